@@ -1,0 +1,86 @@
+/*
+ * The daemon's state in SQLite (WAL mode) under the state directory: feeds with
+ * their HTTP validators, schedule and health, and every item seen, with its
+ * journal state, so that a restart never publishes an item twice. Only tigrisd
+ * opens the store; everything here runs on the daemon's thread.
+ */
+#ifndef TG_STORE_H
+#define TG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../proto/item.h"
+
+struct tg_store;
+
+/* What the store remembers of a feed. Strings are malloc'd, owned by the struct. */
+struct tg_store_feed {
+	int64_t id;            /* row id, stable for the life of the store */
+	char *url;
+	char *etag;            /* NULL when none */
+	char *last_modified;   /* NULL when none */
+	int64_t next_fetch_ms; /* wall clock; 0 = as soon as possible */
+	int error_count;       /* consecutive failures */
+	char *last_error;      /* NULL when the last fetch succeeded */
+	int64_t last_success_ms;
+};
+
+/* Item journal states. */
+enum tg_item_state {
+	TG_ITEM_PENDING = 0,   /* stored, not yet published */
+	TG_ITEM_PUBLISHED = 1, /* its alert was published */
+};
+
+/* Open (creating if needed) "<dir>/tigris.db", creating dir too. WAL, foreign
+ * keys, busy timeout. Returns NULL with err filled on failure. */
+struct tg_store *tg_store_open(const char *dir, char *err, size_t errlen);
+
+/* Close; NULL is fine. */
+void tg_store_close(struct tg_store *st);
+
+/* Find or create the feed with this URL and fill out (caller frees with
+ * tg_store_feed_clear). Returns 0 or -1 with err. */
+int tg_store_feed_get(struct tg_store *st, const char *url, struct tg_store_feed *out, char *err,
+    size_t errlen);
+
+/* Free what a tg_store_feed owns and zero it. */
+void tg_store_feed_clear(struct tg_store_feed *f);
+
+/* Record a successful fetch (200 or 304): new validators (NULL keeps none),
+ * error_count reset, last_success set, next fetch. Returns 0 or -1 with err. */
+int tg_store_feed_ok(struct tg_store *st, int64_t feed_id, const char *etag,
+    const char *last_modified, int64_t now_ms, int64_t next_fetch_ms, char *err, size_t errlen);
+
+/* Record a failed fetch: error_count incremented, last_error set. Returns 0 or -1. */
+int tg_store_feed_failed(struct tg_store *st, int64_t feed_id, const char *why,
+    int64_t next_fetch_ms, char *err, size_t errlen);
+
+/* Insert every item of one fetch that the store has not seen for this feed, in one
+ * transaction, as PENDING with its content. is_new[i] is set true for the items
+ * inserted (the caller dispatches those) and false for those already known.
+ * Returns the number of new items, or -1 with err (nothing inserted). */
+int tg_store_items_add(struct tg_store *st, int64_t feed_id, const struct tg_item *items,
+    size_t n, bool *is_new, char *err, size_t errlen);
+
+/* Mark an item PUBLISHED with its alert sequence number. Returns 0 or -1. */
+int tg_store_item_published(struct tg_store *st, int64_t feed_id, const char *item_id,
+    uint64_t seq, char *err, size_t errlen);
+
+/* Call fn for every PENDING item (oldest first) with its feed id; the item is only
+ * valid during the call (copy it to keep it). Returns the count or -1 with err. */
+int tg_store_items_pending(struct tg_store *st,
+    void (*fn)(void *arg, int64_t feed_id, const struct tg_item *it), void *arg, char *err,
+    size_t errlen);
+
+/* Highest sequence number ever published (0 when none). */
+uint64_t tg_store_max_seq(struct tg_store *st);
+
+/* The store's epoch: a random hex id made when the store was created. */
+const char *tg_store_epoch(struct tg_store *st);
+
+/* Number of items stored for a feed (tests and status). -1 on error. */
+int64_t tg_store_item_count(struct tg_store *st, int64_t feed_id);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * The classifier: a taxonomy (deploy/taxonomy.tgt, a readable file analysts edit)
+ * compiled into one Hyperscan database, and the scoring that turns matches into
+ * tags with scores, thresholds and evidence. Stateless per item: one classifier
+ * is built at start (and on reload) and then used for every item; a scratch
+ * space per thread does the matching.
+ */
+#ifndef TG_CLASSIFY_H
+#define TG_CLASSIFY_H
+
+#include <stddef.h>
+
+#include "../proto/result.h"
+
+struct tg_classifier;
+
+/* The text of one item as the classifier sees it (borrowed, not NUL-terminated
+ * necessarily; lengths given). */
+struct tg_classify_input {
+	const char *title;
+	size_t title_len;
+	const char *summary;
+	size_t summary_len;
+	const char *categories; /* joined by '\n' */
+	size_t categories_len;
+};
+
+/* Load and compile the taxonomy at path. On failure returns NULL and writes every
+ * problem, one per line as "file:line: why", into err. */
+struct tg_classifier *tg_classifier_load(const char *path, char *err, size_t errlen);
+
+/* Free; NULL is fine. */
+void tg_classifier_free(struct tg_classifier *c);
+
+/* The taxonomy version: hex hash of the taxonomy file's bytes. */
+const char *tg_classifier_version(const struct tg_classifier *c);
+
+/* Classify one item into out (reset first). Returns 0, or -1 with err (a scan
+ * failure; out is then empty). */
+int tg_classify(struct tg_classifier *c, const struct tg_classify_input *in,
+    struct tg_result *out, char *err, size_t errlen);
+
+#endif
