@@ -104,11 +104,13 @@ void
 tg_time_format_rfc3339(time_t t, char out[21])
 {
 	struct tm tm;
+	char buf[64];
 
 	gmtime_r(&t, &tm);
-	snprintf(out, 21, "%04d-%02d-%02dT%02d:%02d:%02dZ", (tm.tm_year + 1900) % 10000,
-	    (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-	    tm.tm_sec % 100);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	memcpy(out, buf, 20);
+	out[20] = '\0';
 }
 
 uint64_t

@@ -83,4 +83,8 @@ const char *tg_store_epoch(struct tg_store *st);
 /* Number of items stored for a feed (tests and status). -1 on error. */
 int64_t tg_store_item_count(struct tg_store *st, int64_t feed_id);
 
+/* Run SQLite's integrity check. Returns 0 when the database is sound, else -1
+ * with the first problem in err. */
+int tg_store_check(struct tg_store *st, char *err, size_t errlen);
+
 #endif

@@ -19,6 +19,11 @@
 #define TG_TAG_NAME_MAX 32     /* bytes including NUL */
 #define TG_RULE_NAME_MAX 64    /* bytes including NUL */
 #define TG_TAXONOMY_ID_MAX 65  /* bytes including NUL */
+#define TG_RESULT_FRAMES 5     /* frames of a RESULT message from its header on */
+
+/* Flags for json_dumps of a result (or an alert): scores print as 0.7, not as
+ * 0.69999998807907104 (floats carry about 7 significant digits). */
+#define TG_RESULT_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(7))
 
 /* Which part of the item a match was found in. */
 enum tg_field {
@@ -68,8 +73,20 @@ int tg_tag_add_evidence(struct tg_tag *t, enum tg_field field, uint32_t start, u
 /* Name of a field ("title", "summary", "category"). */
 const char *tg_field_name(enum tg_field f);
 
-/* Send a RESULT message: [route][hdr 'R'][delivery u64][taxonomy][flags u8][tags blob].
- * Returns 0 or -1 with errno from ZeroMQ. */
+/* True when n bytes at s make a valid tag name: 1..TG_TAG_NAME_MAX-1 bytes of
+ * ASCII letters, digits, '-' and '_' (so "tag.<name>." is a safe topic). */
+bool tg_tag_name_valid(const char *s, size_t n);
+
+/* Check everything a decoder checks: taxonomy (printable ASCII), counts within the
+ * maxima, tag names valid and distinct, scores and thresholds finite, evidence
+ * fields known, start <= end, rule names UTF-8 without control characters.
+ * Returns 0, or -1 with the first problem in err. */
+int tg_result_check(const struct tg_result *r, char *err, size_t errlen);
+
+/* Send a RESULT message: [route][hdr 'R'][delivery u64][taxonomy][flags u8][tags blob]
+ * (the blob layout is in docs/protocol.md). Never blocks (ZMQ_DONTWAIT). Returns 0,
+ * or -1 with errno EINVAL when tg_result_check fails, else errno from ZeroMQ
+ * (EAGAIN: the peer's queue is full). */
 int tg_result_send(void *sock, const void *route, size_t routelen, uint64_t delivery,
     const struct tg_result *r);
 
@@ -84,5 +101,13 @@ json_t *tg_result_to_json(const struct tg_result *r);
 
 /* Fill out from JSON as written by tg_result_to_json. Returns 0 or -1 with err. */
 int tg_result_from_json(const json_t *obj, struct tg_result *out, char *err, size_t errlen);
+
+/* Just the "tags" array of tg_result_to_json; caller decrefs. */
+json_t *tg_result_tags_to_json(const struct tg_result *r);
+
+/* Replace the tags of out by those of a "tags" array as written above (taxonomy and
+ * relevant are kept), then tg_result_check it. Returns 0 or -1 with err. */
+int tg_result_tags_from_json(const json_t *arr, struct tg_result *out, char *err,
+    size_t errlen);
 
 #endif

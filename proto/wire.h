@@ -9,12 +9,14 @@
 #ifndef TG_WIRE_H
 #define TG_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <zmq.h>
 
 #define TG_WIRE_VERSION 1
 #define TG_WIRE_MAX_FRAMES 16
+#define TG_WIRE_MAX_BYTES (256 * 1024) /* fits the largest valid message of any type */
 
 /* Message types: the third byte of the header frame. */
 enum tg_wire_type {
@@ -40,8 +42,9 @@ struct tg_wire_part {
 /* Receive one whole multipart message without blocking. Returns 1 when a message
  * was received (caller calls tg_wire_msg_close), 0 when none is waiting, -1 when
  * the message broke a limit (more than TG_WIRE_MAX_FRAMES frames or more than
- * max_bytes in total): its remaining frames are drained and discarded, err says
- * why, and m holds nothing to close. */
+ * max_bytes in total; max_bytes 0 means TG_WIRE_MAX_BYTES): its remaining frames
+ * are drained and discarded, err says why, errno is EMSGSIZE, and m holds nothing
+ * to close. -1 with any other errno is a socket error (ETERM, ENOTSOCK, EINTR...). */
 int tg_wire_recv(void *sock, struct tg_wire_msg *m, size_t max_bytes, char *err, size_t errlen);
 
 /* Release the frames of a received message. */
@@ -50,6 +53,10 @@ void tg_wire_msg_close(struct tg_wire_msg *m);
 /* Send n parts as one multipart message (ZMQ_DONTWAIT when dontwait). Returns 0 or
  * -1 with errno from zmq_send. */
 int tg_wire_send(void *sock, const struct tg_wire_part *parts, size_t n, int dontwait);
+
+/* As tg_wire_send but every part, the last included, is sent with ZMQ_SNDMORE:
+ * the caller sends the final frame itself. */
+int tg_wire_send_more(void *sock, const struct tg_wire_part *parts, size_t n, int dontwait);
 
 /* Frame i of m as pointer and length. */
 const void *tg_wire_data(const struct tg_wire_msg *m, size_t i);
@@ -60,6 +67,22 @@ void tg_wire_header(unsigned char hdr[4], enum tg_wire_type type);
 
 /* Check that frame i of m is a valid header; returns its type, or -1 with err. */
 int tg_wire_check_header(const struct tg_wire_msg *m, size_t i, char *err, size_t errlen);
+
+/* Check that frame first of m is a valid header of this type and that the message
+ * has exactly nframes frames from the header on; else -1 with err. */
+int tg_wire_expect(const struct tg_wire_msg *m, size_t first, enum tg_wire_type type,
+    size_t nframes, char *err, size_t errlen);
+
+/* Name of a message type ("item", "result", "hello", "heartbeat"), or "unknown". */
+const char *tg_wire_type_name(int type);
+
+/* True when n bytes at p are valid UTF-8 (no overlongs, surrogates or code points
+ * past U+10FFFF) and hold no NUL byte. */
+bool tg_wire_valid_text(const void *p, size_t n);
+
+/* The longest prefix of s (length len) that fits in max bytes and ends on a UTF-8
+ * character boundary. */
+size_t tg_wire_utf8_cut(const char *s, size_t len, size_t max);
 
 /* Big-endian 64-bit and 32-bit integers in frames. */
 void tg_wire_put_u64(unsigned char out[8], uint64_t v);

@@ -1,0 +1,514 @@
+/*
+ * The daemon's one context and its event-driven flow:
+ * timer -> fetch -> parse -> store (new items only) -> dispatch -> worker ->
+ * result -> alert -> publish -> store (published). See daemon.h.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <zmq.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../proto/alert.h"
+#include "daemon.h"
+#include "dispatch.h"
+#include "feed.h"
+#include "fetch.h"
+#include "store.h"
+#include "supervise.h"
+
+#define FIRST_FETCH_SPREAD_MS 500 /* feeds due at start are spread over this */
+#define BACKOFF_CAP_S 3600        /* failing feeds are retried at least this often */
+#define PUB_HWM 100000
+#define WORKER_STOP_GRACE_MS 2000
+
+/* One configured feed at run time. */
+struct feed_run {
+	struct tg_daemon *d;
+	const struct tg_feed_conf *conf;
+	int64_t store_id;
+	char *etag;
+	char *last_modified;
+	int errors;
+	bool busy;
+	struct event *timer;
+};
+
+struct tg_daemon {
+	struct tg_config *cfg;
+	struct event_base *base;
+	void *zctx;
+	void *pub;
+	struct tg_store *store;
+	struct tg_fetcher *fetcher;
+	struct tg_dispatch *dispatch;
+	struct tg_supervisor *super;
+	struct feed_run *feeds;
+	size_t nfeeds;
+	struct event *sigint, *sigterm;
+	char *worker_program;
+	uint64_t seq;
+	char epoch[TG_EPOCH_MAX];
+	uint64_t rng;
+	struct tg_feed_limits limits;
+	struct tg_daemon_counters counters;
+	struct tg_alert alert; /* scratch, reused for every alert */
+};
+
+static uint64_t
+rng_next(struct tg_daemon *d)
+{
+	/* xorshift64*: only for jitter, not for anything secret. */
+	d->rng ^= d->rng >> 12;
+	d->rng ^= d->rng << 25;
+	d->rng ^= d->rng >> 27;
+	return d->rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* Milliseconds until the next fetch: the interval (times 2^errors when failing,
+ * capped) with +-jitter_pct percent of it added at random. */
+static int64_t
+next_delay_ms(struct tg_daemon *d, const struct feed_run *fr)
+{
+	int64_t base_ms = (int64_t)fr->conf->interval * 1000;
+	int64_t cap_ms = (int64_t)BACKOFF_CAP_S * 1000;
+	int64_t jitter, span;
+
+	if (fr->errors > 0) {
+		int shift = fr->errors > 20 ? 20 : fr->errors;
+		if (cap_ms < base_ms)
+			cap_ms = base_ms;
+		base_ms = base_ms << shift;
+		if (base_ms > cap_ms)
+			base_ms = cap_ms;
+	}
+	span = base_ms * d->cfg->jitter_pct / 100;
+	jitter = span ? (int64_t)(rng_next(d) % (uint64_t)(2 * span + 1)) - span : 0;
+	return base_ms + jitter;
+}
+
+static void
+schedule(struct feed_run *fr, int64_t delay_ms)
+{
+	struct timeval tv;
+
+	if (delay_ms < 0)
+		delay_ms = 0;
+	tv.tv_sec = delay_ms / 1000;
+	tv.tv_usec = (delay_ms % 1000) * 1000;
+	evtimer_add(fr->timer, &tv);
+}
+
+static void
+feed_failed(struct feed_run *fr, const char *why)
+{
+	struct tg_daemon *d = fr->d;
+	char err[512];
+	int64_t delay;
+
+	fr->errors++;
+	delay = next_delay_ms(d, fr);
+	tg_warn("feed %s: %s (failure %d, next try in %lld s)", fr->conf->name, why, fr->errors,
+	    (long long)(delay / 1000));
+	if (tg_store_feed_failed(d->store, fr->store_id, why, tg_now_wall_ms() + delay, err,
+		sizeof(err)) != 0)
+		tg_err("feed %s: %s", fr->conf->name, err);
+	schedule(fr, delay);
+}
+
+static void
+feed_succeeded(struct feed_run *fr, const char *etag, const char *lastmod)
+{
+	struct tg_daemon *d = fr->d;
+	char err[512];
+	int64_t delay, now = tg_now_wall_ms();
+
+	fr->errors = 0;
+	delay = next_delay_ms(d, fr);
+	if (etag != fr->etag)
+		tg_str_set(&fr->etag, etag);
+	if (lastmod != fr->last_modified)
+		tg_str_set(&fr->last_modified, lastmod);
+	if (tg_store_feed_ok(d->store, fr->store_id, fr->etag, fr->last_modified, now, now + delay,
+		err, sizeof(err)) != 0)
+		tg_err("feed %s: %s", fr->conf->name, err);
+	schedule(fr, delay);
+}
+
+/* A 200 body: parse it, store the new items and hand them to the workers. */
+static int
+take_body(struct feed_run *fr, const struct tg_fetch_res *res, char *err, size_t errlen)
+{
+	struct tg_daemon *d = fr->d;
+	struct tg_feed_doc doc;
+	bool *is_new = NULL;
+	int n, rc = -1;
+	int64_t now = tg_now_wall_ms();
+
+	memset(&doc, 0, sizeof(doc));
+	if (tg_feed_parse(res->body, res->len, res->effective_url ? res->effective_url :
+		fr->conf->url, res->content_type, fr->conf->name, &d->limits, &doc, err,
+		errlen) != 0) {
+		d->counters.parse_errors++;
+		goto out;
+	}
+	if (doc.bozo)
+		tg_warn("feed %s: not well-formed, recovered %zu item(s): %s", fr->conf->name,
+		    doc.nitems, doc.bozo_reason ? doc.bozo_reason : "unknown reason");
+	is_new = tg_calloc(doc.nitems ? doc.nitems : 1, sizeof(bool));
+	n = tg_store_items_add(d->store, fr->store_id, doc.items, doc.nitems, is_new, err, errlen);
+	if (n < 0)
+		goto out;
+	d->counters.items_new += (uint64_t)n;
+	d->counters.items_dup += doc.nitems - (size_t)n;
+	tg_debug("feed %s: %zu item(s), %d new", fr->conf->name, doc.nitems, n);
+	for (size_t i = 0; i < doc.nitems; i++) {
+		if (!is_new[i])
+			continue;
+		doc.items[i].fetched_ms = now;
+		tg_dispatch_submit(d->dispatch, tg_job_take(fr->store_id, &doc.items[i]));
+	}
+	rc = 0;
+out:
+	free(is_new);
+	tg_feed_doc_clear(&doc);
+	return rc;
+}
+
+static void
+on_fetched(void *arg, const struct tg_fetch_res *res)
+{
+	struct feed_run *fr = arg;
+	struct tg_daemon *d = fr->d;
+	char why[1024];
+
+	fr->busy = false;
+	d->counters.bytes += res->len;
+	if (!res->ok) {
+		d->counters.fetch_failed++;
+		feed_failed(fr, res->error);
+		return;
+	}
+	if (res->status == 304) {
+		d->counters.fetch_304++;
+		tg_debug("feed %s: not modified", fr->conf->name);
+		feed_succeeded(fr, fr->etag, fr->last_modified);
+		return;
+	}
+	if (res->status != 200) {
+		d->counters.fetch_failed++;
+		snprintf(why, sizeof(why), "HTTP status %ld", res->status);
+		feed_failed(fr, why);
+		return;
+	}
+	if (take_body(fr, res, why, sizeof(why)) != 0) {
+		feed_failed(fr, why);
+		return;
+	}
+	d->counters.fetch_ok++;
+	feed_succeeded(fr, res->etag, res->last_modified);
+}
+
+static void
+on_feed_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct feed_run *fr = arg;
+	struct tg_fetch_req req;
+	char err[512];
+
+	if (fr->busy)
+		return;
+	req.url = fr->conf->url;
+	req.etag = fr->etag;
+	req.last_modified = fr->last_modified;
+	if (tg_fetch_start(fr->d->fetcher, &req, on_fetched, fr, err, sizeof(err)) != 0) {
+		fr->d->counters.fetch_failed++;
+		feed_failed(fr, err);
+		return;
+	}
+	fr->busy = true;
+}
+
+/* A worker's result: publish the alert, then remember that it was published. */
+static void
+on_result(void *arg, struct tg_job *job, const struct tg_result *r)
+{
+	struct tg_daemon *d = arg;
+	struct tg_alert *a = &d->alert;
+	char err[512];
+	size_t len;
+	char *json;
+
+	a->seq = d->seq + 1;
+	memcpy(a->epoch, d->epoch, sizeof(a->epoch));
+	tg_alert_make_id(job->item.feed ? job->item.feed : "", job->item.id, r->taxonomy,
+	    a->alert_id);
+	a->published_ms = tg_now_wall_ms();
+	a->item = job->item; /* borrowed for encoding */
+	memcpy(&a->result, r, sizeof(*r));
+	json = tg_alert_encode(a, &len);
+	tg_item_init(&a->item);
+	if (json == NULL) {
+		tg_err("feed item %s: alert too large to publish", job->item.id);
+		return;
+	}
+	d->seq++;
+	if (tg_alert_publish(d->pub, r, json, len) < 0)
+		tg_err("publish: %s", zmq_strerror(zmq_errno()));
+	else
+		d->counters.alerts++;
+	free(json);
+	if (tg_store_item_published(d->store, job->feed_id, job->item.id, d->seq, err,
+		sizeof(err)) != 0)
+		tg_err("store: %s", err);
+}
+
+static void
+on_worker_exit(void *arg, pid_t pid, int status)
+{
+	struct tg_daemon *d = arg;
+	size_t n = tg_dispatch_worker_gone(d->dispatch, (uint32_t)pid);
+
+	if (n)
+		tg_warn("dispatch: %zu item(s) of worker pid %d queued again", n, (int)pid);
+}
+
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct tg_daemon *d = arg;
+
+	tg_notice("received signal %d, stopping", (int)sig);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+requeue_pending(void *arg, int64_t feed_id, const struct tg_item *it)
+{
+	struct tg_daemon *d = arg;
+	struct tg_item copy;
+
+	tg_item_copy(&copy, it);
+	tg_dispatch_submit(d->dispatch, tg_job_take(feed_id, &copy));
+}
+
+/* Path of tigris-worker: the configured one, else beside our own executable. */
+static char *
+find_worker_program(const struct tg_config *cfg, const char *self_path)
+{
+	char buf[4096], *dir;
+	char path[4200];
+	ssize_t n;
+
+	if (cfg->worker_program)
+		return tg_strdup(cfg->worker_program);
+	n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n <= 0) {
+		snprintf(buf, sizeof(buf), "%s", self_path ? self_path : "tigrisd");
+		n = (ssize_t)strlen(buf);
+	}
+	buf[n] = '\0';
+	dir = dirname(buf);
+	snprintf(path, sizeof(path), "%s/tigris-worker", dir);
+	return tg_strdup(path);
+}
+
+static int
+setup_feeds(struct tg_daemon *d, char *err, size_t errlen)
+{
+	char serr[512];
+
+	d->nfeeds = d->cfg->nfeeds;
+	d->feeds = tg_calloc(d->nfeeds ? d->nfeeds : 1, sizeof(*d->feeds));
+	for (size_t i = 0; i < d->nfeeds; i++) {
+		struct feed_run *fr = &d->feeds[i];
+		struct tg_store_feed sf;
+
+		memset(&sf, 0, sizeof(sf));
+		fr->d = d;
+		fr->conf = &d->cfg->feeds[i];
+		if (tg_store_feed_get(d->store, fr->conf->url, &sf, serr, sizeof(serr)) != 0) {
+			snprintf(err, errlen, "feed %s: %s", fr->conf->name, serr);
+			return -1;
+		}
+		fr->store_id = sf.id;
+		fr->etag = sf.etag;
+		fr->last_modified = sf.last_modified;
+		fr->errors = sf.error_count;
+		sf.etag = sf.last_modified = NULL;
+		tg_store_feed_clear(&sf);
+		fr->timer = evtimer_new(d->base, on_feed_timer, fr);
+		if (fr->timer == NULL) {
+			snprintf(err, errlen, "cannot create feed timers");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct tg_daemon *
+tg_daemon_new(struct tg_config *cfg, const char *self_path, char *err, size_t errlen)
+{
+	struct tg_daemon *d = tg_calloc(1, sizeof(*d));
+	struct tg_fetch_opts fo;
+	int hwm = PUB_HWM, linger = 1000;
+	char credit[16];
+
+	d->cfg = cfg;
+	if (getrandom(&d->rng, sizeof(d->rng), 0) != sizeof(d->rng) || d->rng == 0)
+		d->rng = (uint64_t)tg_now_wall_ms() | 1;
+	tg_feed_limits_default(&d->limits);
+	d->limits.max_items = (size_t)cfg->max_items_per_feed;
+	d->limits.max_bytes = (size_t)cfg->max_body_bytes;
+
+	d->base = event_base_new();
+	d->zctx = zmq_ctx_new();
+	if (d->base == NULL || d->zctx == NULL) {
+		snprintf(err, errlen, "cannot create the event loop or the ZeroMQ context");
+		goto fail;
+	}
+	d->store = tg_store_open(cfg->state_dir, err, errlen);
+	if (d->store == NULL)
+		goto fail;
+	snprintf(d->epoch, sizeof(d->epoch), "%s", tg_store_epoch(d->store));
+	d->seq = tg_store_max_seq(d->store);
+
+	d->pub = zmq_socket(d->zctx, ZMQ_PUB);
+	if (d->pub == NULL) {
+		snprintf(err, errlen, "cannot create the PUB socket");
+		goto fail;
+	}
+	zmq_setsockopt(d->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(d->pub, ZMQ_LINGER, &linger, sizeof(linger));
+	if (zmq_bind(d->pub, cfg->publish) != 0) {
+		snprintf(err, errlen, "cannot bind publish endpoint %s: %s", cfg->publish,
+		    zmq_strerror(zmq_errno()));
+		goto fail;
+	}
+	d->dispatch = tg_dispatch_new(d->base, d->zctx, cfg->worker_endpoint, on_result, d, err,
+	    errlen);
+	if (d->dispatch == NULL)
+		goto fail;
+
+	tg_fetch_opts_default(&fo);
+	fo.timeout_s = cfg->fetch_timeout;
+	fo.connect_timeout_s = cfg->connect_timeout;
+	fo.max_body = (size_t)cfg->max_body_bytes;
+	fo.user_agent = cfg->user_agent;
+	fo.allow_file = cfg->allow_file_urls;
+	if (fo.low_speed_time_s > fo.timeout_s)
+		fo.low_speed_time_s = fo.timeout_s;
+	d->fetcher = tg_fetcher_new(d->base, &fo, err, errlen);
+	if (d->fetcher == NULL)
+		goto fail;
+
+	d->worker_program = find_worker_program(cfg, self_path);
+	snprintf(credit, sizeof(credit), "%d", cfg->worker_credit);
+	{
+		char *argv[] = { d->worker_program, "--connect", cfg->worker_endpoint,
+			"--taxonomy", cfg->taxonomy, "--credit", credit, "--log-level",
+			cfg->log_level, NULL };
+		d->super = tg_supervisor_new(d->base, (size_t)cfg->workers, argv, on_worker_exit,
+		    d, err, errlen);
+	}
+	if (d->super == NULL)
+		goto fail;
+	if (setup_feeds(d, err, errlen) != 0)
+		goto fail;
+	d->sigint = evsignal_new(d->base, SIGINT, on_stop_signal, d);
+	d->sigterm = evsignal_new(d->base, SIGTERM, on_stop_signal, d);
+	if (d->sigint == NULL || d->sigterm == NULL || evsignal_add(d->sigint, NULL) != 0 ||
+	    evsignal_add(d->sigterm, NULL) != 0) {
+		snprintf(err, errlen, "cannot watch SIGINT/SIGTERM");
+		goto fail;
+	}
+	return d;
+fail:
+	tg_daemon_free(d);
+	return NULL;
+}
+
+int
+tg_daemon_run(struct tg_daemon *d, char *err, size_t errlen)
+{
+	char serr[512];
+	int pending;
+	int64_t now = tg_now_wall_ms();
+
+	signal(SIGPIPE, SIG_IGN);
+	if (tg_supervisor_start(d->super, err, errlen) != 0)
+		return -1;
+	pending = tg_store_items_pending(d->store, requeue_pending, d, serr, sizeof(serr));
+	if (pending < 0)
+		tg_err("store: cannot read pending items: %s", serr);
+	else if (pending > 0)
+		tg_notice("%d pending item(s) from the last run queued again", pending);
+	for (size_t i = 0; i < d->nfeeds; i++) {
+		struct feed_run *fr = &d->feeds[i];
+		struct tg_store_feed sf;
+		int64_t delay = (int64_t)(rng_next(d) % FIRST_FETCH_SPREAD_MS);
+
+		memset(&sf, 0, sizeof(sf));
+		if (tg_store_feed_get(d->store, fr->conf->url, &sf, serr, sizeof(serr)) == 0 &&
+		    sf.next_fetch_ms > now) {
+			/* Keep the schedule of the last run, but never wait longer than
+			 * the (possibly shortened) interval. */
+			int64_t wait = sf.next_fetch_ms - now;
+			if (wait > (int64_t)fr->conf->interval * 1000)
+				wait = (int64_t)fr->conf->interval * 1000;
+			delay += wait;
+		}
+		tg_store_feed_clear(&sf);
+		schedule(fr, delay);
+	}
+	tg_notice("running: %zu feed(s), %d worker(s), publishing on %s, workers on %s",
+	    d->nfeeds, d->cfg->workers, d->cfg->publish, d->cfg->worker_endpoint);
+	if (event_base_dispatch(d->base) < 0) {
+		snprintf(err, errlen, "the event loop failed");
+		return -1;
+	}
+	return 0;
+}
+
+void
+tg_daemon_free(struct tg_daemon *d)
+{
+	if (d == NULL)
+		return;
+	tg_supervisor_free(d->super, WORKER_STOP_GRACE_MS);
+	for (size_t i = 0; i < d->nfeeds; i++) {
+		if (d->feeds[i].timer)
+			event_free(d->feeds[i].timer);
+		free(d->feeds[i].etag);
+		free(d->feeds[i].last_modified);
+	}
+	free(d->feeds);
+	tg_fetcher_free(d->fetcher);
+	tg_dispatch_free(d->dispatch);
+	if (d->pub)
+		zmq_close(d->pub);
+	if (d->zctx)
+		zmq_ctx_term(d->zctx);
+	if (d->sigint)
+		event_free(d->sigint);
+	if (d->sigterm)
+		event_free(d->sigterm);
+	if (d->base)
+		event_base_free(d->base);
+	tg_store_close(d->store);
+	tg_config_free(d->cfg);
+	free(d->worker_program);
+	free(d);
+}
+
+void
+tg_daemon_get_counters(const struct tg_daemon *d, struct tg_daemon_counters *out)
+{
+	*out = d->counters;
+}

@@ -1,0 +1,273 @@
+/*
+ * Alerts as tigrisd publishes them: one JSON object per classified item, sent on
+ * the topics "all.", "relevant." and "tag.<name>." (see alert.h and
+ * docs/protocol.md), with a validating decoder for subscribers and tests.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/util.h"
+#include "alert.h"
+
+/* Seed of the second half of the alert id (the first half uses TG_HASH_INIT). */
+#define ALERT_ID_SEED2 0x9e3779b97f4a7c15ULL
+
+void
+tg_alert_init(struct tg_alert *a)
+{
+	a->seq = 0;
+	a->epoch[0] = '\0';
+	a->alert_id[0] = '\0';
+	a->published_ms = 0;
+	tg_item_init(&a->item);
+	tg_result_reset(&a->result);
+}
+
+void
+tg_alert_clear(struct tg_alert *a)
+{
+	tg_item_clear(&a->item);
+	tg_alert_init(a);
+}
+
+static uint64_t
+id_hash(uint64_t h, const char *feed, const char *item_id, const char *taxonomy)
+{
+	h = tg_hash64(h, feed, strlen(feed) + 1);
+	h = tg_hash64(h, item_id, strlen(item_id) + 1);
+	return tg_hash64(h, taxonomy, strlen(taxonomy));
+}
+
+void
+tg_alert_make_id(const char *feed, const char *item_id, const char *taxonomy, char out[33])
+{
+	feed = feed ? feed : "";
+	item_id = item_id ? item_id : "";
+	taxonomy = taxonomy ? taxonomy : "";
+	snprintf(out, 33, "%016" PRIx64 "%016" PRIx64,
+	    id_hash(TG_HASH_INIT, feed, item_id, taxonomy),
+	    id_hash(ALERT_ID_SEED2, feed, item_id, taxonomy));
+}
+
+char *
+tg_alert_encode(const struct tg_alert *a, size_t *len)
+{
+	json_t *o = json_object(), *names = json_array();
+	char *s;
+
+	for (uint32_t i = 0; i < a->result.ntags && i < TG_RESULT_MAX_TAGS; i++)
+		json_array_append_new(names, json_string(a->result.tags[i].name));
+	json_object_set_new(o, "v", json_integer(TG_ALERT_VERSION));
+	json_object_set_new(o, "type", json_string("alert"));
+	json_object_set_new(o, "alert_id", json_string(a->alert_id));
+	json_object_set_new(o, "epoch", json_string(a->epoch));
+	json_object_set_new(o, "seq", json_integer((json_int_t)a->seq));
+	json_object_set_new(o, "published_ms", json_integer(a->published_ms));
+	json_object_set_new(o, "relevant", json_boolean(a->result.relevant));
+	json_object_set_new(o, "taxonomy", json_string(a->result.taxonomy));
+	json_object_set_new(o, "tags", names);
+	json_object_set_new(o, "item", tg_item_to_json(&a->item));
+	json_object_set_new(o, "evidence", tg_result_tags_to_json(&a->result));
+	s = json_dumps(o, TG_RESULT_JSON_FLAGS);
+	json_decref(o);
+	if (s == NULL)
+		return NULL;
+	*len = strlen(s);
+	if (*len > TG_ALERT_MAX_BYTES) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static bool
+epoch_valid(const char *s, size_t n)
+{
+	if (n == 0 || n >= TG_EPOCH_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static bool
+alert_id_valid(const char *s, size_t n)
+{
+	if (n != 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* The "tags" list must name the tags of the "evidence" list, in order. */
+static int
+check_names(const json_t *names, const struct tg_result *r, char *err, size_t errlen)
+{
+	json_t *v;
+	size_t i;
+
+	if (!json_is_array(names) || json_array_size(names) != r->ntags) {
+		snprintf(err, errlen, "alert: \"tags\" is not an array as long as \"evidence\"");
+		return -1;
+	}
+	json_array_foreach(names, i, v) {
+		if (!json_is_string(v) || strcmp(json_string_value(v), r->tags[i].name) != 0) {
+			snprintf(err, errlen, "alert: \"tags\"[%zu] does not match \"evidence\"", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+tg_alert_decode(const char *json, size_t len, struct tg_alert *out, char *err, size_t errlen)
+{
+	json_t *o = NULL, *v, *type, *epoch, *seq, *id, *pub, *rel, *tax;
+	json_error_t jerr;
+	struct tg_result *r = &out->result;
+	int rc = -1;
+
+	tg_alert_init(out);
+	if (len > TG_ALERT_MAX_BYTES) {
+		snprintf(err, errlen, "alert: %zu bytes, over %d", len, TG_ALERT_MAX_BYTES);
+		goto out;
+	}
+	o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL) {
+		snprintf(err, errlen, "alert: bad JSON at line %d column %d: %s", jerr.line,
+		    jerr.column, jerr.text);
+		goto out;
+	}
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "alert: not a JSON object");
+		goto out;
+	}
+	v = json_object_get(o, "v");
+	type = json_object_get(o, "type");
+	if (!json_is_integer(v) || json_integer_value(v) != TG_ALERT_VERSION) {
+		snprintf(err, errlen, "alert: \"v\" is not %d", TG_ALERT_VERSION);
+		goto out;
+	}
+	if (!json_is_string(type) || strcmp(json_string_value(type), "alert") != 0) {
+		snprintf(err, errlen, "alert: \"type\" is not \"alert\"");
+		goto out;
+	}
+	epoch = json_object_get(o, "epoch");
+	seq = json_object_get(o, "seq");
+	id = json_object_get(o, "alert_id");
+	pub = json_object_get(o, "published_ms");
+	rel = json_object_get(o, "relevant");
+	tax = json_object_get(o, "taxonomy");
+	if (!json_is_string(epoch) ||
+	    !epoch_valid(json_string_value(epoch), json_string_length(epoch))) {
+		snprintf(err, errlen, "alert: \"epoch\" is not 1..%d printable ASCII bytes",
+		    TG_EPOCH_MAX - 1);
+		goto out;
+	}
+	if (!json_is_integer(seq) || json_integer_value(seq) < 0) {
+		snprintf(err, errlen, "alert: \"seq\" is not a non-negative integer");
+		goto out;
+	}
+	if (!json_is_string(id) || !alert_id_valid(json_string_value(id), json_string_length(id))) {
+		snprintf(err, errlen, "alert: \"alert_id\" is not 32 lowercase hex digits");
+		goto out;
+	}
+	if (!json_is_integer(pub) || json_integer_value(pub) < 0) {
+		snprintf(err, errlen, "alert: \"published_ms\" is not a non-negative integer");
+		goto out;
+	}
+	if (!json_is_boolean(rel) || !json_is_string(tax) ||
+	    json_string_length(tax) >= TG_TAXONOMY_ID_MAX) {
+		snprintf(err, errlen, "alert: \"relevant\" (a boolean) or \"taxonomy\" (a string) "
+		    "missing or wrong");
+		goto out;
+	}
+	memcpy(out->epoch, json_string_value(epoch), json_string_length(epoch) + 1);
+	out->seq = (uint64_t)json_integer_value(seq);
+	memcpy(out->alert_id, json_string_value(id), 33);
+	out->published_ms = json_integer_value(pub);
+	memcpy(r->taxonomy, json_string_value(tax), json_string_length(tax) + 1);
+	r->relevant = json_is_true(rel);
+	/* tg_result_tags_from_json checks the taxonomy along with the tags. */
+	if (tg_result_tags_from_json(json_object_get(o, "evidence"), r, err, errlen) < 0 ||
+	    check_names(json_object_get(o, "tags"), r, err, errlen) < 0 ||
+	    tg_item_from_json(json_object_get(o, "item"), &out->item, err, errlen) < 0)
+		goto out;
+	rc = 0;
+out:
+	json_decref(o);
+	if (rc < 0)
+		tg_alert_clear(out);
+	return rc;
+}
+
+int
+tg_alert_tag_topic(const char *tag, char *out, size_t outlen)
+{
+	int n;
+
+	if (tag == NULL || tag[0] == '\0')
+		return -1;
+	n = snprintf(out, outlen, "%s%s.", TG_TOPIC_TAG_PREFIX, tag);
+	if (n < 0 || (size_t)n >= outlen)
+		return -1;
+	return n;
+}
+
+/* Send [topic][body]; body is a copy of msg (ZeroMQ shares the bytes, no copy). */
+static int
+send_topic(void *pub, const char *topic, size_t tlen, zmq_msg_t *msg)
+{
+	zmq_msg_t body;
+
+	zmq_msg_init(&body);
+	if (zmq_msg_copy(&body, msg) < 0)
+		return -1;
+	if (zmq_send(pub, topic, tlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_msg_send(&body, pub, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&body);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tg_alert_publish(void *pub, const struct tg_result *r, const char *json, size_t len)
+{
+	char topic[TG_TAG_NAME_MAX + sizeof(TG_TOPIC_TAG_PREFIX) + 1];
+	zmq_msg_t msg;
+	int sent = 0, tlen, e;
+
+	if (zmq_msg_init_size(&msg, len) < 0)
+		return -1;
+	memcpy(zmq_msg_data(&msg), json, len);
+	if (send_topic(pub, TG_TOPIC_ALL, strlen(TG_TOPIC_ALL), &msg) < 0)
+		goto fail;
+	sent++;
+	if (r->relevant) {
+		if (send_topic(pub, TG_TOPIC_RELEVANT, strlen(TG_TOPIC_RELEVANT), &msg) < 0)
+			goto fail;
+		sent++;
+	}
+	for (uint32_t i = 0; i < r->ntags && i < TG_RESULT_MAX_TAGS; i++) {
+		tlen = tg_alert_tag_topic(r->tags[i].name, topic, sizeof(topic));
+		if (tlen < 0)
+			continue;
+		if (send_topic(pub, topic, (size_t)tlen, &msg) < 0)
+			goto fail;
+		sent++;
+	}
+	zmq_msg_close(&msg);
+	return sent;
+fail:
+	e = errno;
+	zmq_msg_close(&msg);
+	errno = e;
+	return -1;
+}

@@ -1,0 +1,449 @@
+/*
+ * Text normalisation with an offset map back to the original bytes: the
+ * classifier matches ASCII patterns against the normalised text and reports
+ * evidence in the original. Every output unit is no longer than its source, so
+ * the output never outgrows the input.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "normalize.h"
+
+#define NORM_DEFAULT_LIMIT (1u << 20)
+
+/* Base letters of U+00C0..U+024F and U+1E00..U+1EFF ("" keeps the character). */
+static const char latin_a[0x190][3] = {
+	"A", "A", "A", "A", "A", "A", "AE", "C", "E", "E", "E", "E", "I", "I", "I", "I",  /* 0xc0 */
+	"D", "N", "O", "O", "O", "O", "O", "", "O", "U", "U", "U", "U", "Y", "Th", "ss",  /* 0xd0 */
+	"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",  /* 0xe0 */
+	"d", "n", "o", "o", "o", "o", "o", "", "o", "u", "u", "u", "u", "y", "th", "y",  /* 0xf0 */
+	"A", "a", "A", "a", "A", "a", "C", "c", "C", "c", "C", "c", "C", "c", "D", "d",  /* 0x100 */
+	"D", "d", "E", "e", "E", "e", "E", "e", "E", "e", "E", "e", "G", "g", "G", "g",  /* 0x110 */
+	"G", "g", "G", "g", "H", "h", "H", "h", "I", "i", "I", "i", "I", "i", "I", "i",  /* 0x120 */
+	"I", "i", "IJ", "ij", "J", "j", "K", "k", "k", "L", "l", "L", "l", "L", "l", "L",  /* 0x130 */
+	"l", "L", "l", "N", "n", "N", "n", "N", "n", "n", "N", "n", "O", "o", "O", "o",  /* 0x140 */
+	"O", "o", "OE", "oe", "R", "r", "R", "r", "R", "r", "S", "s", "S", "s", "S", "s",  /* 0x150 */
+	"S", "s", "T", "t", "T", "t", "T", "t", "U", "u", "U", "u", "U", "u", "U", "u",  /* 0x160 */
+	"U", "u", "U", "u", "W", "w", "Y", "y", "Y", "Z", "z", "Z", "z", "Z", "z", "s",  /* 0x170 */
+	"b", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",  /* 0x180 */
+	"", "", "", "", "", "", "", "I", "", "", "", "", "", "", "", "",  /* 0x190 */
+	"O", "o", "", "", "", "", "", "", "", "", "", "", "", "", "", "U",  /* 0x1a0 */
+	"u", "", "", "", "", "Z", "z", "", "", "", "", "", "", "", "", "",  /* 0x1b0 */
+	"", "", "", "", "DZ", "Dz", "dz", "LJ", "Lj", "lj", "NJ", "Nj", "nj", "A", "a", "I",  /* 0x1c0 */
+	"i", "O", "o", "U", "u", "U", "u", "U", "u", "U", "u", "U", "u", "", "A", "a",  /* 0x1d0 */
+	"A", "a", "", "", "", "", "G", "g", "K", "k", "O", "o", "O", "o", "", "",  /* 0x1e0 */
+	"j", "DZ", "Dz", "dz", "G", "g", "", "", "N", "n", "A", "a", "", "", "", "",  /* 0x1f0 */
+	"A", "a", "A", "a", "E", "e", "E", "e", "I", "i", "I", "i", "O", "o", "O", "o",  /* 0x200 */
+	"R", "r", "R", "r", "U", "u", "U", "u", "S", "s", "T", "t", "", "", "H", "h",  /* 0x210 */
+	"", "", "", "", "", "", "A", "a", "E", "e", "O", "o", "O", "o", "O", "o",  /* 0x220 */
+	"O", "o", "Y", "y", "", "", "", "", "", "", "", "", "", "", "", "",  /* 0x230 */
+	"", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",  /* 0x240 */
+};
+static const char latin_x[0x100][3] = {
+	"A", "a", "B", "b", "B", "b", "B", "b", "C", "c", "D", "d", "D", "d", "D", "d",  /* 0x1e00 */
+	"D", "d", "D", "d", "E", "e", "E", "e", "E", "e", "E", "e", "E", "e", "F", "f",  /* 0x1e10 */
+	"G", "g", "H", "h", "H", "h", "H", "h", "H", "h", "H", "h", "I", "i", "I", "i",  /* 0x1e20 */
+	"K", "k", "K", "k", "K", "k", "L", "l", "L", "l", "L", "l", "L", "l", "M", "m",  /* 0x1e30 */
+	"M", "m", "M", "m", "N", "n", "N", "n", "N", "n", "N", "n", "O", "o", "O", "o",  /* 0x1e40 */
+	"O", "o", "O", "o", "P", "p", "P", "p", "R", "r", "R", "r", "R", "r", "R", "r",  /* 0x1e50 */
+	"S", "s", "S", "s", "S", "s", "S", "s", "S", "s", "T", "t", "T", "t", "T", "t",  /* 0x1e60 */
+	"T", "t", "U", "u", "U", "u", "U", "u", "U", "u", "U", "u", "V", "v", "V", "v",  /* 0x1e70 */
+	"W", "w", "W", "w", "W", "w", "W", "w", "W", "w", "X", "x", "X", "x", "Y", "y",  /* 0x1e80 */
+	"Z", "z", "Z", "z", "Z", "z", "h", "t", "w", "y", "a", "s", "", "", "SS", "",  /* 0x1e90 */
+	"A", "a", "A", "a", "A", "a", "A", "a", "A", "a", "A", "a", "A", "a", "A", "a",  /* 0x1ea0 */
+	"A", "a", "A", "a", "A", "a", "A", "a", "E", "e", "E", "e", "E", "e", "E", "e",  /* 0x1eb0 */
+	"E", "e", "E", "e", "E", "e", "E", "e", "I", "i", "I", "i", "O", "o", "O", "o",  /* 0x1ec0 */
+	"O", "o", "O", "o", "O", "o", "O", "o", "O", "o", "O", "o", "O", "o", "O", "o",  /* 0x1ed0 */
+	"O", "o", "O", "o", "U", "u", "U", "u", "U", "u", "U", "u", "U", "u", "U", "u",  /* 0x1ee0 */
+	"U", "u", "Y", "y", "Y", "y", "Y", "y", "Y", "y", "", "", "", "", "", "",  /* 0x1ef0 */
+};
+
+/* How one source character is rewritten. */
+enum unit_kind {
+	UNIT_COPY,   /* keep the source bytes */
+	UNIT_TEXT,   /* emit out[] */
+	UNIT_SPACE,  /* whitespace, collapsed */
+	UNIT_BREAK,  /* whitespace that is a line break */
+	UNIT_DROP    /* emit nothing */
+};
+
+struct unit {
+	enum unit_kind kind;
+	char out[4];
+	size_t outlen;
+};
+
+struct entity {
+	const char *name;
+	uint32_t cp;
+};
+
+static const struct entity entities[] = {
+	{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' }, { "apos", '\'' },
+	{ "nbsp", 0xA0 }, { "rsquo", 0x2019 }, { "lsquo", 0x2018 }, { "ldquo", 0x201C },
+	{ "rdquo", 0x201D }, { "ndash", 0x2013 }, { "mdash", 0x2014 }, { "hellip", 0x2026 },
+	{ "shy", 0xAD },
+};
+
+void
+tg_norm_init(struct tg_norm *n, size_t limit)
+{
+	memset(n, 0, sizeof(*n));
+	n->limit = limit ? limit : NORM_DEFAULT_LIMIT;
+	if (n->limit > UINT32_MAX - 1)
+		n->limit = UINT32_MAX - 1;
+}
+
+void
+tg_norm_free(struct tg_norm *n)
+{
+	free(n->text);
+	free(n->start);
+	free(n->end);
+	n->text = NULL;
+	n->start = NULL;
+	n->end = NULL;
+	n->len = 0;
+	n->cap = 0;
+}
+
+static int
+reserve(struct tg_norm *n, size_t need)
+{
+	char *t;
+	uint32_t *s, *e;
+
+	if (need <= n->cap)
+		return 0;
+	t = realloc(n->text, need);
+	if (t == NULL)
+		return -1;
+	n->text = t;
+	s = realloc(n->start, need * sizeof(*s));
+	if (s == NULL)
+		return -1;
+	n->start = s;
+	e = realloc(n->end, need * sizeof(*e));
+	if (e == NULL)
+		return -1;
+	n->end = e;
+	n->cap = need;
+	return 0;
+}
+
+/* Decode one UTF-8 sequence at p (avail bytes); returns its length, or 0 when
+ * it is not valid UTF-8 (the byte is then copied as is). */
+static size_t
+utf8_decode(const unsigned char *p, size_t avail, uint32_t *cp)
+{
+	uint32_t c;
+	size_t len, i;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if ((p[0] & 0xE0) == 0xC0) {
+		len = 2;
+		c = p[0] & 0x1F;
+	} else if ((p[0] & 0xF0) == 0xE0) {
+		len = 3;
+		c = p[0] & 0x0F;
+	} else if ((p[0] & 0xF8) == 0xF0) {
+		len = 4;
+		c = p[0] & 0x07;
+	} else
+		return 0;
+	if (len > avail)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3F);
+	}
+	if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+static size_t
+utf8_encode(uint32_t cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+static void
+unit_text(struct unit *u, const char *s)
+{
+	u->kind = UNIT_TEXT;
+	u->outlen = strlen(s);
+	memcpy(u->out, s, u->outlen);
+}
+
+/* Classify code point cp (its source is srclen bytes long). */
+static void
+map_cp(uint32_t cp, size_t srclen, struct unit *u)
+{
+	const char *base = NULL;
+
+	u->kind = UNIT_COPY;
+	u->outlen = 0;
+	switch (cp) {
+	case '\n': case '\r': case '\f': case '\v': case 0x85: case 0x2028: case 0x2029:
+		u->kind = UNIT_BREAK;
+		return;
+	case ' ': case '\t': case 0xA0: case 0x1680: case 0x202F: case 0x205F: case 0x3000:
+		u->kind = UNIT_SPACE;
+		return;
+	case 0xAD: case 0x200B: case 0x200C: case 0x200D: case 0x200E: case 0x200F:
+	case 0x2060: case 0xFEFF:
+		u->kind = UNIT_DROP;
+		return;
+	case '`': case 0xB4: case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x2032:
+	case 0x02B9: case 0x02BB: case 0x02BC: case 0x02BE: case 0x02BF: case 0xFF07:
+		unit_text(u, "'");
+		return;
+	case 0xAB: case 0xBB: case 0x201C: case 0x201D: case 0x201E: case 0x201F: case 0x2033:
+		unit_text(u, "\"");
+		return;
+	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2015:
+	case 0x2043: case 0x2212: case 0xFE58: case 0xFE63: case 0xFF0D:
+		unit_text(u, "-");
+		return;
+	case 0x2026:
+		unit_text(u, "...");
+		return;
+	case 0x2044: case 0x2215:
+		unit_text(u, "/");
+		return;
+	case 0xFB00:
+		unit_text(u, "ff");
+		return;
+	case 0xFB01:
+		unit_text(u, "fi");
+		return;
+	case 0xFB02:
+		unit_text(u, "fl");
+		return;
+	default:
+		break;
+	}
+	if (cp < 0x80) {
+		u->out[0] = (char)cp;
+		u->outlen = 1;
+		u->kind = UNIT_TEXT;
+		return;
+	}
+	if ((cp >= 0x2000 && cp <= 0x200A) || (cp >= 0x202A && cp <= 0x202E)) {
+		u->kind = cp <= 0x200A ? UNIT_SPACE : UNIT_DROP;
+		return;
+	}
+	if (cp >= 0x300 && cp <= 0x36F) {
+		u->kind = UNIT_DROP; /* combining marks: the letter before stays */
+		return;
+	}
+	if (cp >= 0xC0 && cp < 0x250)
+		base = latin_a[cp - 0xC0];
+	else if (cp >= 0x1E00 && cp < 0x1F00)
+		base = latin_x[cp - 0x1E00];
+	else if (cp >= 0xFF01 && cp <= 0xFF5E) {
+		u->out[0] = (char)(cp - 0xFEE0);
+		u->outlen = 1;
+		u->kind = UNIT_TEXT;
+		return;
+	}
+	if (base != NULL && base[0] != '\0' && strlen(base) <= srclen) {
+		unit_text(u, base);
+		return;
+	}
+}
+
+/* Parse an entity at p (p[0] == '&'); returns its length and sets *cp, or 0. */
+static size_t
+parse_entity(const char *p, size_t avail, uint32_t *cp)
+{
+	size_t i, max = avail < 12 ? avail : 12;
+	uint32_t v = 0;
+
+	for (i = 1; i < max && p[i] != ';'; i++)
+		;
+	if (i >= max || i < 3)
+		return 0;
+	if (p[1] == '#') {
+		size_t j = 2;
+		int hex = 0;
+
+		if (p[2] == 'x' || p[2] == 'X') {
+			hex = 1;
+			j = 3;
+		}
+		if (j >= i)
+			return 0;
+		for (; j < i; j++) {
+			char ch = p[j];
+			uint32_t d;
+
+			if (ch >= '0' && ch <= '9')
+				d = (uint32_t)(ch - '0');
+			else if (hex && ch >= 'a' && ch <= 'f')
+				d = (uint32_t)(ch - 'a' + 10);
+			else if (hex && ch >= 'A' && ch <= 'F')
+				d = (uint32_t)(ch - 'A' + 10);
+			else
+				return 0;
+			v = v * (hex ? 16 : 10) + d;
+			if (v > 0x10FFFF)
+				return 0;
+		}
+		if (v == 0 || (v >= 0xD800 && v <= 0xDFFF))
+			return 0;
+		*cp = v;
+		return i + 1;
+	}
+	for (size_t k = 0; k < sizeof(entities) / sizeof(entities[0]); k++) {
+		size_t nl = strlen(entities[k].name);
+
+		if (nl == i - 1 && memcmp(p + 1, entities[k].name, nl) == 0) {
+			*cp = entities[k].cp;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+static inline int
+is_lower(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+static inline void
+put(struct tg_norm *n, char c, size_t s, size_t e)
+{
+	n->text[n->len] = c;
+	n->start[n->len] = (uint32_t)s;
+	n->end[n->len] = (uint32_t)e;
+	n->len++;
+}
+
+int
+tg_norm_run(struct tg_norm *n, const char *src, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t i = 0, ws_start = 0;
+	int ws = 0, ws_break = 0;
+	struct unit u;
+
+	n->len = 0;
+	n->truncated = 0;
+	if (len > n->limit) {
+		len = n->limit;
+		n->truncated = 1;
+	}
+	if (reserve(n, len + 1) == -1) {
+		tg_norm_free(n);
+		return -1;
+	}
+	while (i < len) {
+		size_t ulen;
+		uint32_t cp;
+
+		if (p[i] < 0x80 && p[i] > ' ' && p[i] != '&' && p[i] != '`') {
+			/* Fast path: plain ASCII. */
+			if (ws)
+				goto flush;
+			put(n, (char)p[i], i, i + 1);
+			i++;
+			continue;
+		}
+		if (p[i] == '&' && (ulen = parse_entity(src + i, len - i, &cp)) != 0)
+			;
+		else if ((ulen = utf8_decode(p + i, len - i, &cp)) == 0) {
+			ulen = 1;
+			u.kind = UNIT_COPY;
+			goto emit;
+		}
+		map_cp(cp, ulen, &u);
+		if (u.kind == UNIT_COPY && p[i] == '&') {
+			/* An entity for a character we keep: write it as UTF-8. */
+			u.outlen = utf8_encode(cp, u.out);
+			u.kind = UNIT_TEXT;
+		}
+emit:
+		if (u.kind == UNIT_SPACE || u.kind == UNIT_BREAK) {
+			if (!ws)
+				ws_start = i;
+			ws = 1;
+			ws_break |= u.kind == UNIT_BREAK;
+			i += ulen;
+			continue;
+		}
+		if (u.kind == UNIT_DROP) {
+			/* The dropped character belongs to the output byte before it. */
+			if (!ws && n->len > 0 && n->end[n->len - 1] == i)
+				n->end[n->len - 1] = (uint32_t)(i + ulen);
+			i += ulen;
+			continue;
+		}
+		if (ws) {
+flush:
+			/* A whitespace run ends: one space, or nothing after a hyphen at a line
+			 * break ("al-\nSudani"); "Soleim-\nani" (lower on both sides) joins. */
+			if (n->len > 0 && n->text[n->len - 1] == '-' && ws_break) {
+				if (n->len > 1 && is_lower(n->text[n->len - 2]) && is_lower((char)p[i]))
+					n->len--;
+			} else if (n->len > 0)
+				put(n, ' ', ws_start, i);
+			ws = 0;
+			ws_break = 0;
+			continue;
+		}
+		if (u.kind == UNIT_COPY) {
+			for (size_t k = 0; k < ulen; k++)
+				put(n, (char)p[i + k], i, i + ulen);
+		} else {
+			for (size_t k = 0; k < u.outlen; k++)
+				put(n, u.out[k], i, i + ulen);
+		}
+		i += ulen;
+	}
+	n->text[n->len] = '\0';
+	return 0;
+}
+
+void
+tg_norm_span(const struct tg_norm *n, size_t s, size_t e, uint32_t *os, uint32_t *oe)
+{
+	if (n->len == 0) {
+		*os = 0;
+		*oe = 0;
+		return;
+	}
+	if (e > n->len)
+		e = n->len;
+	if (s >= e)
+		s = e - 1;
+	*os = n->start[s];
+	*oe = n->end[e - 1];
+}
