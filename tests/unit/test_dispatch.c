@@ -1,0 +1,322 @@
+/*
+ * Unit tests of the dispatcher with real ZeroMQ sockets: a DEALER in the test
+ * plays a worker (HELLO, ITEM in, RESULT out) against the dispatcher's ROUTER
+ * driven by a real libevent loop.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <zmq.h>
+
+#include "../../common/util.h"
+#include "../../daemon/dispatch.h"
+#include "../../proto/control.h"
+
+struct fixture {
+	struct event_base *base;
+	void *zctx;
+	struct tg_dispatch *d;
+	char endpoint[128];
+	char ids[64][64]; /* item ids of results, in arrival order */
+	size_t nresults;
+	char tags[64][32];
+};
+
+static void
+on_result(void *arg, struct tg_job *job, const struct tg_result *r)
+{
+	struct fixture *f = arg;
+
+	if (f->nresults < 64) {
+		snprintf(f->ids[f->nresults], sizeof(f->ids[0]), "%s", job->item.id);
+		snprintf(f->tags[f->nresults], sizeof(f->tags[0]), "%s",
+		    r->ntags ? r->tags[0].name : "");
+	}
+	f->nresults++;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = tg_calloc(1, sizeof(*f));
+	char err[256];
+
+	f->base = event_base_new();
+	f->zctx = zmq_ctx_new();
+	snprintf(f->endpoint, sizeof(f->endpoint), "ipc:///tmp/tg-test-dispatch-%d.sock",
+	    (int)getpid());
+	f->d = tg_dispatch_new(f->base, f->zctx, f->endpoint, on_result, f, err, sizeof(err));
+	assert_non_null(f->d);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	tg_dispatch_free(f->d);
+	zmq_ctx_term(f->zctx);
+	event_base_free(f->base);
+	free(f);
+	return 0;
+}
+
+static void *
+worker_connect(struct fixture *f, uint32_t pid, uint32_t credit)
+{
+	void *s = zmq_socket(f->zctx, ZMQ_DEALER);
+	int zero = 0;
+	struct tg_hello h = { credit, pid };
+
+	assert_non_null(s);
+	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+	assert_int_equal(zmq_connect(s, f->endpoint), 0);
+	assert_int_equal(tg_hello_send(s, NULL, 0, &h), 0);
+	return s;
+}
+
+/* Run the loop a little. */
+static void
+spin(struct fixture *f, int ms)
+{
+	int64_t end = tg_now_mono_ms() + ms;
+
+	while (tg_now_mono_ms() < end) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+}
+
+static void
+submit(struct fixture *f, const char *id)
+{
+	struct tg_item it;
+
+	tg_item_init(&it);
+	it.id = tg_strdup(id);
+	it.feed = tg_strdup("test");
+	it.title = tg_strdup("a title");
+	it.summary = tg_strdup("a summary");
+	tg_dispatch_submit(f->d, tg_job_take(1, &it));
+	assert_null(it.id); /* taken */
+}
+
+/* Receive up to max ITEMs waiting at worker s; store delivery ids and item ids. */
+static size_t
+worker_take(void *s, uint64_t *deliveries, char ids[][64], size_t max)
+{
+	struct tg_wire_msg m;
+	char err[256];
+	size_t n = 0;
+
+	while (n < max && tg_wire_recv(s, &m, 1 << 20, err, sizeof(err)) == 1) {
+		struct tg_item it;
+
+		tg_item_init(&it);
+		assert_int_equal(tg_wire_check_header(&m, 0, err, sizeof(err)), TG_WIRE_ITEM);
+		assert_int_equal(tg_item_decode(&m, 0, &deliveries[n], &it, err, sizeof(err)), 0);
+		snprintf(ids[n], 64, "%s", it.id);
+		tg_item_clear(&it);
+		tg_wire_msg_close(&m);
+		n++;
+	}
+	return n;
+}
+
+static void
+worker_answer(void *s, uint64_t delivery, const char *tag)
+{
+	struct tg_result r;
+
+	tg_result_reset(&r);
+	snprintf(r.taxonomy, sizeof(r.taxonomy), "test");
+	tg_result_add_tag(&r, tag, 1.0f, 0.5f);
+	assert_int_equal(tg_result_send(s, NULL, 0, delivery, &r), 0);
+}
+
+static void
+test_items_flow_within_credit(void **state)
+{
+	struct fixture *f = *state;
+	void *w = worker_connect(f, 101, 2);
+	struct tg_dispatch_stats st;
+	uint64_t del[8];
+	char ids[8][64];
+	size_t n;
+
+	spin(f, 50);
+	tg_dispatch_get_stats(f->d, &st);
+	assert_int_equal(st.workers, 1);
+	for (int i = 0; i < 5; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "item-%d", i);
+		submit(f, id);
+	}
+	spin(f, 50);
+	tg_dispatch_get_stats(f->d, &st);
+	assert_int_equal(st.inflight, 2); /* credit 2: the rest waits */
+	assert_int_equal(st.queued, 3);
+	n = worker_take(w, del, ids, 8);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids[0], "item-0");
+	assert_string_equal(ids[1], "item-1");
+	/* Answer one at a time: each result frees a credit for the next item. */
+	for (int round = 0; round < 5; round++) {
+		if (n == 0) {
+			spin(f, 30);
+			n = worker_take(w, del, ids, 8);
+		}
+		assert_true(n > 0);
+		worker_answer(w, del[0], "iraq");
+		memmove(del, del + 1, (n - 1) * sizeof(del[0]));
+		n--;
+		spin(f, 30);
+		n += worker_take(w, del + n, ids + n, 8 - n);
+	}
+	assert_int_equal(f->nresults, 5);
+	for (int i = 0; i < 5; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "item-%d", i);
+		assert_string_equal(f->ids[i], id);
+		assert_string_equal(f->tags[i], "iraq");
+	}
+	tg_dispatch_get_stats(f->d, &st);
+	assert_int_equal(st.inflight, 0);
+	assert_int_equal(st.queued, 0);
+	assert_int_equal(st.results, 5);
+	zmq_close(w);
+}
+
+static void
+test_dead_worker_items_go_to_another(void **state)
+{
+	struct fixture *f = *state;
+	void *w1 = worker_connect(f, 201, 4);
+	void *w2;
+	uint64_t del[8];
+	char ids[8][64];
+	size_t n;
+
+	spin(f, 50);
+	submit(f, "a");
+	submit(f, "b");
+	spin(f, 50);
+	n = worker_take(w1, del, ids, 8);
+	assert_int_equal(n, 2);
+	/* w1 dies holding both items; a second worker arrives. */
+	zmq_close(w1);
+	w2 = worker_connect(f, 202, 4);
+	spin(f, 50);
+	assert_int_equal(tg_dispatch_worker_gone(f->d, 201), 2);
+	spin(f, 50);
+	n = worker_take(w2, del, ids, 8);
+	assert_int_equal(n, 2);
+	worker_answer(w2, del[0], "us");
+	worker_answer(w2, del[1], "us");
+	spin(f, 50);
+	assert_int_equal(f->nresults, 2);
+	/* A late result for an old delivery id is ignored, not published twice. */
+	worker_answer(w2, del[0], "us");
+	spin(f, 50);
+	assert_int_equal(f->nresults, 2);
+	zmq_close(w2);
+}
+
+static void
+test_invalid_messages_rejected(void **state)
+{
+	struct fixture *f = *state;
+	void *w = worker_connect(f, 301, 1);
+	struct tg_dispatch_stats st;
+	unsigned char bad[4] = { 'X', 'Y', 'R', 1 };
+	unsigned char hdr[4];
+
+	spin(f, 50);
+	/* Wrong magic. */
+	zmq_send(w, bad, sizeof(bad), 0);
+	/* A RESULT with a truncated delivery id. */
+	tg_wire_header(hdr, TG_WIRE_RESULT);
+	zmq_send(w, hdr, 4, ZMQ_SNDMORE);
+	zmq_send(w, "abc", 3, 0);
+	/* An ITEM is not something a worker may send. */
+	tg_wire_header(hdr, TG_WIRE_ITEM);
+	zmq_send(w, hdr, 4, 0);
+	spin(f, 100);
+	tg_dispatch_get_stats(f->d, &st);
+	assert_int_equal(st.rejected, 3);
+	assert_int_equal(st.workers, 1); /* the worker is still served */
+	submit(f, "after");
+	spin(f, 50);
+	{
+		uint64_t del[2];
+		char ids[2][64];
+		assert_int_equal(worker_take(w, del, ids, 2), 1);
+		assert_string_equal(ids[0], "after");
+	}
+	zmq_close(w);
+}
+
+static void
+test_silent_worker_dropped(void **state)
+{
+	struct fixture *f = *state;
+	void *w = worker_connect(f, 401, 2);
+	void *w2;
+	struct tg_dispatch_stats st;
+	uint64_t del[4];
+	char ids[4][64];
+
+	spin(f, 50);
+	submit(f, "x");
+	spin(f, 50);
+	assert_int_equal(worker_take(w, del, ids, 4), 1);
+	/* No HELLO for longer than the silence limit: the item is queued again. */
+	spin(f, 4700);
+	tg_dispatch_get_stats(f->d, &st);
+	assert_int_equal(st.workers, 0);
+	assert_int_equal(st.queued, 1);
+	assert_true(st.redelivered >= 1);
+	w2 = worker_connect(f, 402, 2);
+	spin(f, 50);
+	assert_int_equal(worker_take(w2, del, ids, 4), 1);
+	assert_string_equal(ids[0], "x");
+	zmq_close(w);
+	zmq_close(w2);
+}
+
+static void
+test_bind_failure_reported(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+	struct tg_dispatch *d2;
+
+	d2 = tg_dispatch_new(f->base, f->zctx, "tcp://256.1.1.1:1", on_result, f, err,
+	    sizeof(err));
+	assert_null(d2);
+	assert_non_null(strstr(err, "256.1.1.1"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_items_flow_within_credit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_worker_items_go_to_another, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_messages_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_worker_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_failure_reported, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
