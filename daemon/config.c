@@ -41,7 +41,6 @@ static const char *const type_names[] = {
 #define F_NULL 0x01     /* null is accepted (and may be the default) */
 #define F_REQUIRED 0x02 /* the key must be present */
 #define F_INHERIT 0x04  /* int: the default is the top-level default_interval */
-#define F_EXECNAME 0x08 /* path: a bare name (no '/') is kept, for a PATH lookup */
 
 struct opt {
 	const char *name;
@@ -72,10 +71,9 @@ static const struct opt options[] = {
 	{ .name = "workers", .type = OPT_INT, .def_num = 2, .min = 0, .max = 256,
 	    AT(tg_config, workers),
 	    .help = "Worker processes the daemon starts itself; 0 when workers are run apart." },
-	{ .name = "worker_program", .type = OPT_PATH, .flags = F_NULL | F_EXECNAME,
+	{ .name = "worker_program", .type = OPT_PATH, .flags = F_NULL,
 	    AT(tg_config, worker_program),
-	    .help = "Worker executable; null: tigris-worker next to tigrisd, then in PATH. "
-		    "A name without a slash is looked up in PATH." },
+	    .help = "Worker executable; null: tigris-worker in the directory of tigrisd." },
 	{ .name = "worker_credit", .type = OPT_INT, .def_num = 32, .min = 1, .max = 1024,
 	    AT(tg_config, worker_credit), .help = "Items each worker may hold at once." },
 	{ .name = "publish", .type = OPT_ENDPOINT, .def_str = "tcp://127.0.0.1:7700",
@@ -85,7 +83,7 @@ static const struct opt options[] = {
 	    .help = "ZeroMQ endpoint of the ROUTER socket workers connect to." },
 	{ .name = "allow_file_urls", .type = OPT_BOOL, .def_num = 0, AT(tg_config, allow_file_urls),
 	    .help = "Accept file: URLs and plain paths as feed URLs (demos and tests)." },
-	{ .name = "default_interval", .type = OPT_INT, .def_num = 300, .min = 10, .max = 604800,
+	{ .name = "default_interval", .type = OPT_INT, .def_num = 300, .min = 1, .max = 604800,
 	    AT(tg_config, default_interval),
 	    .help = "Seconds between fetches of a feed without its own interval." },
 	{ .name = "jitter_pct", .type = OPT_INT, .def_num = 10, .min = 0, .max = 50,
@@ -111,7 +109,7 @@ static const struct opt feed_options[] = {
 	{ .name = "url", .type = OPT_URL, .flags = F_REQUIRED, .def_doc = "required",
 	    AT(tg_feed_conf, url),
 	    .help = "http:// or https:// URL; file: URLs and paths when allow_file_urls is true." },
-	{ .name = "interval", .type = OPT_INT, .flags = F_INHERIT, .min = 10, .max = 604800,
+	{ .name = "interval", .type = OPT_INT, .flags = F_INHERIT, .min = 1, .max = 604800,
 	    .def_doc = "default_interval", AT(tg_feed_conf, interval),
 	    .help = "Seconds between fetches of this feed." },
 	{ .name = "name", .type = OPT_STRING, .flags = F_NULL, .def_doc = "the url",
@@ -485,8 +483,6 @@ check_string(struct parse *p, const struct opt *o, const char *key, const char *
 	}
 	switch (o->type) {
 	case OPT_PATH:
-		if ((o->flags & F_EXECNAME) && strchr(s, '/') == NULL)
-			return tg_strdup(s);
 		r = path_resolve(p->basedir, s);
 		if (r == NULL)
 			problem(p, "%s: out of memory", key);
@@ -823,9 +819,9 @@ help_table(FILE *f, const struct opt *table, size_t n, const char *indent)
 	for (size_t i = 0; i < n; i++) {
 		format_default(&table[i], def, sizeof(def));
 		format_allowed(&table[i], allowed, sizeof(allowed));
-		fprintf(f, "%s%s (%s, default %s%s%s)\n%s    %s\n", indent, table[i].name,
-		    type_names[table[i].type], def, allowed[0] ? ", allowed " : "", allowed, indent,
-		    table[i].help);
+		fprintf(f, "%s%s (%s, %s%s%s%s)\n%s    %s\n", indent, table[i].name,
+		    type_names[table[i].type], (table[i].flags & F_REQUIRED) ? "" : "default ", def,
+		    allowed[0] ? ", allowed " : "", allowed, indent, table[i].help);
 	}
 }
 

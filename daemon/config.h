@@ -24,7 +24,7 @@ struct tg_config {
 	char *state_dir;        /* absolute */
 	char *taxonomy;         /* absolute path of the taxonomy file */
 	int workers;            /* worker processes the daemon starts itself */
-	char *worker_program;   /* path of tigris-worker; NULL: next to tigrisd, then PATH */
+	char *worker_program;   /* absolute path of tigris-worker; NULL: next to tigrisd */
 	int worker_credit;      /* items each worker may hold at once */
 	char *publish;          /* ZeroMQ endpoint of the alert PUB socket */
 	char *worker_endpoint;  /* ZeroMQ endpoint workers connect to (ROUTER) */

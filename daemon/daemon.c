@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <systemd/sd-daemon.h>
 #include <zmq.h>
 
 #include "../common/log.h"
@@ -27,6 +28,8 @@
 #define BACKOFF_CAP_S 3600        /* failing feeds are retried at least this often */
 #define PUB_HWM 100000
 #define WORKER_STOP_GRACE_MS 2000
+#define SHUTDOWN_GRACE_MS 5000 /* wait this long for items in flight on SIGTERM */
+#define STATUS_EVERY_S 5
 
 /* One configured feed at run time. */
 struct feed_run {
@@ -52,6 +55,11 @@ struct tg_daemon {
 	struct feed_run *feeds;
 	size_t nfeeds;
 	struct event *sigint, *sigterm;
+	struct event *status_timer;   /* STATUS= for systemd */
+	struct event *watchdog_timer; /* WATCHDOG=1 from the loop itself */
+	struct event *drain_timer;    /* while stopping: wait for items in flight */
+	bool stopping;
+	int64_t stop_deadline_ms;
 	char *worker_program;
 	uint64_t seq;
 	char epoch[TG_EPOCH_MAX];
@@ -98,6 +106,8 @@ schedule(struct feed_run *fr, int64_t delay_ms)
 {
 	struct timeval tv;
 
+	if (fr->d->stopping)
+		return;
 	if (delay_ms < 0)
 		delay_ms = 0;
 	tv.tv_sec = delay_ms / 1000;
@@ -280,12 +290,86 @@ on_worker_exit(void *arg, pid_t pid, int status)
 }
 
 static void
+on_drain_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct tg_daemon *d = arg;
+	struct tg_dispatch_stats st;
+
+	tg_dispatch_get_stats(d->dispatch, &st);
+	if (st.inflight + st.queued == 0 || tg_now_mono_ms() >= d->stop_deadline_ms) {
+		if (st.inflight + st.queued)
+			tg_notice("stopping with %zu item(s) not yet classified; they stay pending "
+				  "in the store for the next start",
+			    st.inflight + st.queued);
+		event_base_loopexit(d->base, NULL);
+	}
+}
+
+/* SIGINT/SIGTERM: stop fetching, give items in flight a bounded time to come
+ * back, then leave the loop. A second signal leaves at once. */
+static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct tg_daemon *d = arg;
+	struct timeval tv = { 0, 20000 };
 
+	if (d->stopping) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
 	tg_notice("received signal %d, stopping", (int)sig);
-	event_base_loopexit(d->base, NULL);
+	sd_notify(0, "STOPPING=1");
+	d->stopping = true;
+	d->stop_deadline_ms = tg_now_mono_ms() + SHUTDOWN_GRACE_MS;
+	for (size_t i = 0; i < d->nfeeds; i++)
+		evtimer_del(d->feeds[i].timer);
+	d->drain_timer = event_new(d->base, -1, EV_PERSIST, on_drain_timer, d);
+	if (d->drain_timer == NULL || event_add(d->drain_timer, &tv) != 0)
+		event_base_loopexit(d->base, NULL);
+}
+
+static void
+on_status_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct tg_daemon *d = arg;
+	struct tg_dispatch_stats st;
+
+	tg_dispatch_get_stats(d->dispatch, &st);
+	sd_notifyf(0, "STATUS=%zu feeds, %zu queued, %zu in flight, %zu workers, %llu alerts",
+	    d->nfeeds, st.queued, st.inflight, st.workers, (unsigned long long)d->counters.alerts);
+}
+
+static void
+on_watchdog_timer(evutil_socket_t fd, short what, void *arg)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+/* Tell systemd we are ready, and keep its watchdog fed from the loop. */
+static int
+start_notify(struct tg_daemon *d, char *err, size_t errlen)
+{
+	struct timeval status_tv = { STATUS_EVERY_S, 0 };
+	uint64_t usec = 0;
+
+	d->status_timer = event_new(d->base, -1, EV_PERSIST, on_status_timer, d);
+	if (d->status_timer == NULL || event_add(d->status_timer, &status_tv) != 0) {
+		snprintf(err, errlen, "cannot create the status timer");
+		return -1;
+	}
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+		struct timeval tv = { (time_t)(usec / 2 / 1000000), (suseconds_t)(usec / 2 % 1000000) };
+
+		d->watchdog_timer = event_new(d->base, -1, EV_PERSIST, on_watchdog_timer, d);
+		if (d->watchdog_timer == NULL || event_add(d->watchdog_timer, &tv) != 0) {
+			snprintf(err, errlen, "cannot create the watchdog timer");
+			return -1;
+		}
+		sd_notify(0, "WATCHDOG=1");
+	}
+	on_status_timer(-1, 0, d);
+	sd_notify(0, "READY=1");
+	return 0;
 }
 
 static void
@@ -295,6 +379,14 @@ requeue_pending(void *arg, int64_t feed_id, const struct tg_item *it)
 	struct tg_item copy;
 
 	tg_item_copy(&copy, it);
+	if (copy.feed == NULL) {
+		/* The store keeps the feed's row id; alerts carry its configured name. */
+		const char *name = "unknown";
+		for (size_t i = 0; i < d->nfeeds; i++)
+			if (d->feeds[i].store_id == feed_id)
+				name = d->feeds[i].conf->name;
+		copy.feed = tg_strdup(name);
+	}
 	tg_dispatch_submit(d->dispatch, tg_job_take(feed_id, &copy));
 }
 
@@ -467,6 +559,8 @@ tg_daemon_run(struct tg_daemon *d, char *err, size_t errlen)
 		tg_store_feed_clear(&sf);
 		schedule(fr, delay);
 	}
+	if (start_notify(d, err, errlen) != 0)
+		return -1;
 	tg_notice("running: %zu feed(s), %d worker(s), publishing on %s, workers on %s",
 	    d->nfeeds, d->cfg->workers, d->cfg->publish, d->cfg->worker_endpoint);
 	if (event_base_dispatch(d->base) < 0) {
@@ -499,6 +593,12 @@ tg_daemon_free(struct tg_daemon *d)
 		event_free(d->sigint);
 	if (d->sigterm)
 		event_free(d->sigterm);
+	if (d->status_timer)
+		event_free(d->status_timer);
+	if (d->watchdog_timer)
+		event_free(d->watchdog_timer);
+	if (d->drain_timer)
+		event_free(d->drain_timer);
 	if (d->base)
 		event_base_free(d->base);
 	tg_store_close(d->store);

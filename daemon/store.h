@@ -33,8 +33,10 @@ enum tg_item_state {
 	TG_ITEM_PUBLISHED = 1, /* its alert was published */
 };
 
-/* Open (creating if needed) "<dir>/tigris.db", creating dir too. WAL, foreign
- * keys, busy timeout. Returns NULL with err filled on failure. */
+/* Open (creating if needed) "<dir>/tigris.db", creating dir too (mode 0750). WAL,
+ * foreign keys, busy timeout. Holds an exclusive lock on "<dir>/tigris.lock" until
+ * closed, so a second open of the same dir fails. Returns NULL with err filled on
+ * failure (unusable dir, locked, not a database, schema from a newer tigris). */
 struct tg_store *tg_store_open(const char *dir, char *err, size_t errlen);
 
 /* Close; NULL is fine. */
@@ -60,16 +62,21 @@ int tg_store_feed_failed(struct tg_store *st, int64_t feed_id, const char *why,
 /* Insert every item of one fetch that the store has not seen for this feed, in one
  * transaction, as PENDING with its content. is_new[i] is set true for the items
  * inserted (the caller dispatches those) and false for those already known.
- * Returns the number of new items, or -1 with err (nothing inserted). */
+ * Items without an id are skipped (never new); a repeated id within the batch is
+ * new only the first time. Returns the number of new items, or -1 with err
+ * (nothing inserted, is_new all false). is_new may be NULL. */
 int tg_store_items_add(struct tg_store *st, int64_t feed_id, const struct tg_item *items,
     size_t n, bool *is_new, char *err, size_t errlen);
 
-/* Mark an item PUBLISHED with its alert sequence number. Returns 0 or -1. */
+/* Mark an item PUBLISHED with its alert sequence number. Returns 0 or -1 (also
+ * when there is no such item). */
 int tg_store_item_published(struct tg_store *st, int64_t feed_id, const char *item_id,
     uint64_t seq, char *err, size_t errlen);
 
 /* Call fn for every PENDING item (oldest first) with its feed id; the item is only
- * valid during the call (copy it to keep it). Returns the count or -1 with err. */
+ * valid during the call (copy it to keep it). it->feed is NULL (map the feed id)
+ * and it->fetched_ms is when the item was first seen. fn may call
+ * tg_store_item_published. Returns the count or -1 with err. */
 int tg_store_items_pending(struct tg_store *st,
     void (*fn)(void *arg, int64_t feed_id, const struct tg_item *it), void *arg, char *err,
     size_t errlen);

@@ -142,14 +142,14 @@ test_every_key(void **state)
 }
 
 static void
-test_null_worker_program_and_bare_name(void **state)
+test_worker_program(void **state)
 {
 	struct tg_config *cfg = parse_ok("{\"worker_program\": null}");
 
 	assert_null(cfg->worker_program);
 	tg_config_free(cfg);
 	cfg = parse_ok("{\"worker_program\": \"tigris-worker\"}");
-	assert_string_equal(cfg->worker_program, "tigris-worker"); /* left for PATH */
+	assert_string_equal(cfg->worker_program, "/etc/tigris/sub/tigris-worker");
 	tg_config_free(cfg);
 	cfg = parse_ok("{\"worker_program\": \"../bin/tigris-worker\"}");
 	assert_string_equal(cfg->worker_program, "/etc/tigris/bin/tigris-worker");
@@ -267,11 +267,11 @@ test_out_of_bounds(void **state)
 	assert_err_has("max_body_bytes: 1023 is out of range (1024..268435456)");
 	assert_int_equal(parse_fail("{\"worker_credit\": 99999999999999}"), 1);
 	assert_err_has("worker_credit: 99999999999999 is out of range (1..1024)");
-	assert_int_equal(parse_fail("{\"default_interval\": 9}"), 1);
-	assert_err_has("default_interval: 9 is out of range (10..604800)");
-	assert_int_equal(parse_fail("{\"feeds\": [{\"url\": \"http://a.example/\", \"interval\": 5}]}"),
+	assert_int_equal(parse_fail("{\"default_interval\": 0}"), 1);
+	assert_err_has("default_interval: 0 is out of range (1..604800)");
+	assert_int_equal(parse_fail("{\"feeds\": [{\"url\": \"http://a.example/\", \"interval\": 0}]}"),
 	    1);
-	assert_err_has(CFG_PATH ": feeds[0].interval: 5 is out of range (10..604800)");
+	assert_err_has(CFG_PATH ": feeds[0].interval: 0 is out of range (1..604800)");
 	/* the bounds themselves are accepted */
 	tg_config_free(parse_ok("{\"workers\": 256, \"jitter_pct\": 50, \"max_body_bytes\": 1024,"
 				"\"fetch_timeout\": 1, \"connect_timeout\": 120}"));
@@ -558,7 +558,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_key),
-		cmocka_unit_test(test_null_worker_program_and_bare_name),
+		cmocka_unit_test(test_worker_program),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_relative_config_path),
 		cmocka_unit_test(test_unknown_key),

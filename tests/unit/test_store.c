@@ -1,0 +1,657 @@
+/*
+ * Tests of the SQLite store on real files in a temporary directory: creation and
+ * reopening, feed health, item de-duplication across restarts, the pending
+ * journal, sequence numbers, integrity and the error paths.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "../../common/util.h"
+#include "../../daemon/store.h"
+
+struct fixture {
+	char dir[64];   /* the temp dir */
+	char state[96]; /* dir/state: the store's directory, created by the store */
+	char err[1024];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *fx = tg_calloc(1, sizeof(*fx));
+
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/tg_store_XXXXXX");
+	if (mkdtemp(fx->dir) == NULL)
+		return -1;
+	snprintf(fx->state, sizeof(fx->state), "%s/state", fx->dir);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(fx);
+	return 0;
+}
+
+static struct tg_store *
+open_ok(struct fixture *fx)
+{
+	struct tg_store *st = tg_store_open(fx->state, fx->err, sizeof(fx->err));
+
+	if (st == NULL)
+		fprintf(stderr, "open: %s\n", fx->err);
+	assert_non_null(st);
+	return st;
+}
+
+/* Fill an item with id and some content derived from it. */
+static void
+make_item(struct tg_item *it, const char *id)
+{
+	char buf[128];
+
+	tg_item_init(it);
+	it->id = tg_strdup(id);
+	snprintf(buf, sizeof(buf), "title of %s", id);
+	it->title = tg_strdup(buf);
+	snprintf(buf, sizeof(buf), "https://news.example.org/%s", id);
+	it->link = tg_strdup(buf);
+	it->summary = tg_strdup("US troops leave Iraq; talks with Iran \"resume\"");
+	it->published = tg_strdup("2026-11-14T08:00:00Z");
+	tg_item_add_author(it, "A. Writer");
+	tg_item_add_author(it, "B \"Quoted\" Writer");
+	tg_item_add_category(it, "Iraq");
+}
+
+static void
+free_items(struct tg_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		tg_item_clear(&items[i]);
+}
+
+/* Open a raw SQLite connection on the store's file (what an operator would do). */
+static sqlite3 *
+raw_open(struct fixture *fx)
+{
+	char path[160];
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/tigris.db", fx->state);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	return db;
+}
+
+static void
+test_open_creates_and_reopen_keeps(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st;
+	struct tg_store_feed f;
+	struct stat sb;
+	char epoch[33];
+	int64_t id;
+
+	st = open_ok(fx);
+	assert_int_equal(stat(fx->state, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777 & ~0750, 0); /* umask may only remove bits */
+	assert_int_equal(sb.st_mode & 0700, 0700);
+	assert_int_equal(strlen(tg_store_epoch(st)), 32);
+	for (const char *s = tg_store_epoch(st); *s; s++)
+		assert_non_null(strchr("0123456789abcdef", *s));
+	memcpy(epoch, tg_store_epoch(st), sizeof(epoch));
+	assert_int_equal(tg_store_feed_get(st, "https://a.example/rss", &f, fx->err,
+				 sizeof(fx->err)),
+	    0);
+	id = f.id;
+	tg_store_feed_clear(&f);
+	assert_int_equal(tg_store_max_seq(st), 0);
+	tg_store_close(st);
+
+	st = open_ok(fx);
+	assert_string_equal(tg_store_epoch(st), epoch);
+	assert_int_equal(tg_store_feed_get(st, "https://a.example/rss", &f, fx->err,
+				 sizeof(fx->err)),
+	    0);
+	assert_int_equal(f.id, id);
+	tg_store_feed_clear(&f);
+	tg_store_close(st);
+	tg_store_close(NULL);
+}
+
+static void
+test_epochs_differ(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *a, *b;
+	char other[128];
+
+	a = open_ok(fx);
+	snprintf(other, sizeof(other), "%s/other/", fx->dir); /* trailing slash too */
+	b = tg_store_open(other, fx->err, sizeof(fx->err));
+	assert_non_null(b);
+	assert_string_not_equal(tg_store_epoch(a), tg_store_epoch(b));
+	tg_store_close(a);
+	tg_store_close(b);
+}
+
+static void
+test_wal_and_pragmas(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	sqlite3 *db = raw_open(fx);
+	sqlite3_stmt *s;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_prepare_v2(db,
+				 "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "1");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	tg_store_close(st);
+}
+
+static void
+test_feed_round_trip(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_store_feed f, g;
+	char big[3000];
+	int64_t now = 1700000000000;
+
+	assert_int_equal(tg_store_feed_get(st, "https://a.example/rss", &f, fx->err,
+				 sizeof(fx->err)),
+	    0);
+	assert_true(f.id > 0);
+	assert_string_equal(f.url, "https://a.example/rss");
+	assert_null(f.etag);
+	assert_null(f.last_modified);
+	assert_null(f.last_error);
+	assert_int_equal(f.next_fetch_ms, 0);
+	assert_int_equal(f.error_count, 0);
+	assert_int_equal(f.last_success_ms, 0);
+
+	assert_int_equal(tg_store_feed_get(st, "https://b.example/rss", &g, fx->err,
+				 sizeof(fx->err)),
+	    0);
+	assert_true(g.id != f.id);
+	tg_store_feed_clear(&g);
+
+	assert_int_equal(tg_store_feed_failed(st, f.id, "HTTP 503", now + 1000, fx->err,
+				 sizeof(fx->err)),
+	    0);
+	assert_int_equal(tg_store_feed_failed(st, f.id, "timeout", now + 2000, fx->err,
+				 sizeof(fx->err)),
+	    0);
+	assert_int_equal(tg_store_feed_get(st, "https://a.example/rss", &g, fx->err,
+				 sizeof(fx->err)),
+	    0);
+	assert_int_equal(g.error_count, 2);
+	assert_string_equal(g.last_error, "timeout");
+	assert_int_equal(g.next_fetch_ms, now + 2000);
+	tg_store_feed_clear(&g);
+
+	assert_int_equal(tg_store_feed_ok(st, f.id, "\"abc\"", "Sat, 14 Nov 2026 08:00:00 GMT", now,
+				 now + 300000, fx->err, sizeof(fx->err)),
+	    0);
+	tg_store_close(st);
+	st = open_ok(fx); /* survives a restart */
+	assert_int_equal(tg_store_feed_get(st, "https://a.example/rss", &g, fx->err,
+				 sizeof(fx->err)),
+	    0);
+	assert_int_equal(g.id, f.id);
+	assert_string_equal(g.etag, "\"abc\"");
+	assert_string_equal(g.last_modified, "Sat, 14 Nov 2026 08:00:00 GMT");
+	assert_int_equal(g.error_count, 0);
+	assert_null(g.last_error);
+	assert_int_equal(g.last_success_ms, now);
+	assert_int_equal(g.next_fetch_ms, now + 300000);
+	tg_store_feed_clear(&g);
+
+	/* NULL validators clear them */
+	assert_int_equal(tg_store_feed_ok(st, f.id, NULL, NULL, now + 1, now + 2, fx->err,
+				 sizeof(fx->err)),
+	    0);
+	assert_int_equal(tg_store_feed_get(st, f.url, &g, fx->err, sizeof(fx->err)), 0);
+	assert_null(g.etag);
+	assert_null(g.last_modified);
+	tg_store_feed_clear(&g);
+
+	/* a huge error message is capped */
+	memset(big, 'e', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(tg_store_feed_failed(st, f.id, big, 0, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tg_store_feed_get(st, f.url, &g, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(strlen(g.last_error), 1024);
+	tg_store_feed_clear(&g);
+
+	/* unknown feed ids are errors */
+	assert_int_equal(tg_store_feed_ok(st, 9999, NULL, NULL, 0, 0, fx->err, sizeof(fx->err)), -1);
+	assert_non_null(strstr(fx->err, "no feed with id 9999"));
+	assert_int_equal(tg_store_feed_failed(st, 9999, "x", 0, fx->err, sizeof(fx->err)), -1);
+	assert_non_null(strstr(fx->err, "no feed with id 9999"));
+	tg_store_feed_clear(&f);
+	tg_store_close(st);
+}
+
+static int64_t
+feed_id(struct fixture *fx, struct tg_store *st, const char *url)
+{
+	struct tg_store_feed f;
+	int64_t id;
+
+	assert_int_equal(tg_store_feed_get(st, url, &f, fx->err, sizeof(fx->err)), 0);
+	id = f.id;
+	tg_store_feed_clear(&f);
+	return id;
+}
+
+static void
+test_items_new_vs_seen(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_item items[4];
+	bool is_new[4];
+	int64_t a = feed_id(fx, st, "https://a.example/rss");
+	int64_t b = feed_id(fx, st, "https://b.example/rss");
+
+	make_item(&items[0], "one");
+	make_item(&items[1], "two");
+	assert_int_equal(tg_store_items_add(st, a, items, 2, is_new, fx->err, sizeof(fx->err)), 2);
+	assert_true(is_new[0] && is_new[1]);
+
+	make_item(&items[2], "three");
+	/* two seen, one new */
+	assert_int_equal(tg_store_items_add(st, a, items, 3, is_new, fx->err, sizeof(fx->err)), 1);
+	assert_false(is_new[0]);
+	assert_false(is_new[1]);
+	assert_true(is_new[2]);
+	assert_int_equal(tg_store_item_count(st, a), 3);
+
+	/* the same ids in another feed are other items */
+	assert_int_equal(tg_store_items_add(st, b, items, 2, is_new, fx->err, sizeof(fx->err)), 2);
+	assert_int_equal(tg_store_item_count(st, b), 2);
+
+	/* across a restart nothing seen is new again */
+	tg_store_close(st);
+	st = open_ok(fx);
+	make_item(&items[3], "four");
+	assert_int_equal(tg_store_items_add(st, a, items, 4, is_new, fx->err, sizeof(fx->err)), 1);
+	assert_false(is_new[0] || is_new[1] || is_new[2]);
+	assert_true(is_new[3]);
+	assert_int_equal(tg_store_item_count(st, a), 4);
+	/* is_new may be NULL; nothing new now */
+	assert_int_equal(tg_store_items_add(st, a, items, 4, NULL, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tg_store_items_add(st, a, items, 0, NULL, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tg_store_item_count(st, 12345), 0);
+	free_items(items, 4);
+	tg_store_close(st);
+}
+
+static void
+test_items_duplicates_in_batch(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_item items[5];
+	bool is_new[5];
+	int64_t a = feed_id(fx, st, "https://a.example/rss");
+
+	make_item(&items[0], "x");
+	make_item(&items[1], "y");
+	make_item(&items[2], "x");
+	make_item(&items[3], "y");
+	tg_item_init(&items[4]); /* no id: never new */
+	assert_int_equal(tg_store_items_add(st, a, items, 5, is_new, fx->err, sizeof(fx->err)), 2);
+	assert_true(is_new[0]);
+	assert_true(is_new[1]);
+	assert_false(is_new[2]);
+	assert_false(is_new[3]);
+	assert_false(is_new[4]);
+	assert_int_equal(tg_store_item_count(st, a), 2);
+	free_items(items, 5);
+	tg_store_close(st);
+}
+
+static void
+test_items_unknown_feed_rolls_back(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_item items[2];
+	bool is_new[2] = { true, true };
+	int64_t a = feed_id(fx, st, "https://a.example/rss");
+
+	make_item(&items[0], "p");
+	make_item(&items[1], "q");
+	assert_int_equal(tg_store_items_add(st, 777, items, 2, is_new, fx->err, sizeof(fx->err)), -1);
+	assert_non_null(strstr(fx->err, "adding items"));
+	assert_non_null(strstr(fx->err, "FOREIGN KEY"));
+	assert_false(is_new[0] || is_new[1]);
+	assert_int_equal(tg_store_item_count(st, 777), 0);
+	/* the store is still usable: the transaction was rolled back */
+	assert_int_equal(tg_store_items_add(st, a, items, 2, is_new, fx->err, sizeof(fx->err)), 2);
+	free_items(items, 2);
+	tg_store_close(st);
+}
+
+struct seen {
+	size_t n;
+	int64_t feed_ids[16];
+	char *ids[16];
+	struct tg_store *st;  /* when set, publish each item from the callback */
+	uint64_t next_seq;
+	struct tg_item first; /* a copy of the first item */
+};
+
+static void
+on_pending(void *arg, int64_t fid, const struct tg_item *it)
+{
+	struct seen *s = arg;
+	char err[256];
+
+	if (s->n == 0)
+		tg_item_copy(&s->first, it);
+	if (s->n < 16) {
+		s->feed_ids[s->n] = fid;
+		s->ids[s->n] = tg_strdup(it->id);
+	}
+	s->n++;
+	if (s->st)
+		assert_int_equal(tg_store_item_published(s->st, fid, it->id, s->next_seq++, err,
+					 sizeof(err)),
+		    0);
+}
+
+static void
+seen_clear(struct seen *s)
+{
+	for (size_t i = 0; i < s->n && i < 16; i++)
+		free(s->ids[i]);
+	tg_item_clear(&s->first);
+	memset(s, 0, sizeof(*s));
+}
+
+static void
+test_pending_and_published(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_item items[3];
+	struct seen s = { 0 };
+	int64_t a = feed_id(fx, st, "https://a.example/rss");
+	int64_t b = feed_id(fx, st, "https://b.example/rss");
+
+	make_item(&items[0], "one");
+	items[0].fetched_ms = 1234;
+	make_item(&items[1], "two");
+	make_item(&items[2], "three");
+	assert_int_equal(tg_store_items_add(st, a, items, 2, NULL, fx->err, sizeof(fx->err)), 2);
+	assert_int_equal(tg_store_items_add(st, b, items + 2, 1, NULL, fx->err, sizeof(fx->err)), 1);
+
+	assert_int_equal(tg_store_items_pending(st, on_pending, &s, fx->err, sizeof(fx->err)), 3);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.ids[0], "one"); /* oldest first */
+	assert_string_equal(s.ids[1], "two");
+	assert_string_equal(s.ids[2], "three");
+	assert_int_equal(s.feed_ids[0], a);
+	assert_int_equal(s.feed_ids[2], b);
+	/* the content comes back whole */
+	assert_string_equal(s.first.title, "title of one");
+	assert_string_equal(s.first.link, "https://news.example.org/one");
+	assert_string_equal(s.first.summary, items[0].summary);
+	assert_string_equal(s.first.published, "2026-11-14T08:00:00Z");
+	assert_null(s.first.updated);
+	assert_int_equal(s.first.nauthors, 2);
+	assert_string_equal(s.first.authors[1], "B \"Quoted\" Writer");
+	assert_int_equal(s.first.ncategories, 1);
+	assert_string_equal(s.first.categories[0], "Iraq");
+	assert_int_equal(s.first.fetched_ms, 1234);
+	seen_clear(&s);
+
+	assert_int_equal(tg_store_item_published(st, a, "two", 7, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tg_store_item_published(st, a, "nope", 8, fx->err, sizeof(fx->err)), -1);
+	assert_non_null(strstr(fx->err, "no item \"nope\""));
+	assert_int_equal(tg_store_max_seq(st), 7);
+
+	tg_store_close(st);
+	st = open_ok(fx);
+	assert_int_equal(tg_store_max_seq(st), 7);
+	assert_int_equal(tg_store_items_pending(st, on_pending, &s, fx->err, sizeof(fx->err)), 2);
+	assert_string_equal(s.ids[0], "one");
+	assert_string_equal(s.ids[1], "three");
+	seen_clear(&s);
+
+	/* publishing from inside the callback is allowed */
+	s.st = st;
+	s.next_seq = 100;
+	assert_int_equal(tg_store_items_pending(st, on_pending, &s, fx->err, sizeof(fx->err)), 2);
+	seen_clear(&s);
+	assert_int_equal(tg_store_items_pending(st, on_pending, &s, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tg_store_max_seq(st), 101);
+	free_items(items, 3);
+	tg_store_close(st);
+}
+
+/* More pending items than one internal batch, published while listed. */
+static void
+test_pending_many(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	size_t n = 1000;
+	struct tg_item *items = tg_calloc(n, sizeof(*items));
+	struct seen s = { 0 };
+	char id[32];
+	int64_t a = feed_id(fx, st, "https://a.example/rss");
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "id-%05zu", i);
+		make_item(&items[i], id);
+	}
+	assert_int_equal(tg_store_items_add(st, a, items, n, NULL, fx->err, sizeof(fx->err)),
+	    (int)n);
+	s.st = st;
+	s.next_seq = 1;
+	assert_int_equal(tg_store_items_pending(st, on_pending, &s, fx->err, sizeof(fx->err)),
+	    (int)n);
+	assert_int_equal(s.n, n);
+	assert_string_equal(s.ids[15], "id-00015");
+	seen_clear(&s);
+	assert_int_equal(tg_store_max_seq(st), n);
+	assert_int_equal(tg_store_items_pending(st, on_pending, &s, fx->err, sizeof(fx->err)), 0);
+	free_items(items, n);
+	free(items);
+	tg_store_close(st);
+}
+
+/* Thousands of items in one call, then all seen; reports the rate. */
+static void
+test_items_bulk(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	size_t n = 5000;
+	struct tg_item *items = tg_calloc(n, sizeof(*items));
+	bool *is_new = tg_calloc(n, sizeof(*is_new));
+	char id[64];
+	int64_t a = feed_id(fx, st, "https://a.example/rss"), t0, t1;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "https://news.example.org/story/%zu", i);
+		make_item(&items[i], id);
+	}
+	t0 = tg_now_mono_ms();
+	assert_int_equal(tg_store_items_add(st, a, items, n, is_new, fx->err, sizeof(fx->err)),
+	    (int)n);
+	t1 = tg_now_mono_ms();
+	for (size_t i = 0; i < n; i++)
+		assert_true(is_new[i]);
+	assert_int_equal(tg_store_items_add(st, a, items, n, is_new, fx->err, sizeof(fx->err)), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_false(is_new[i]);
+	fprintf(stderr, "store: %zu new items in %lld ms, %zu seen in %lld ms\n", n,
+	    (long long)(t1 - t0), n, (long long)(tg_now_mono_ms() - t1));
+	assert_int_equal(tg_store_item_count(st, a), (int64_t)n);
+	assert_int_equal(tg_store_check(st, fx->err, sizeof(fx->err)), 0);
+	free_items(items, n);
+	free(items);
+	free(is_new);
+	tg_store_close(st);
+}
+
+static void
+test_integrity(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_item items[2];
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t a = feed_id(fx, st, "https://a.example/rss");
+
+	make_item(&items[0], "one");
+	make_item(&items[1], "two");
+	assert_int_equal(tg_store_items_add(st, a, items, 2, NULL, fx->err, sizeof(fx->err)), 2);
+	assert_int_equal(tg_store_item_published(st, a, "one", 1, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tg_store_check(st, fx->err, sizeof(fx->err)), 0);
+	tg_store_close(st);
+
+	db = raw_open(fx);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
+	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &s, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	free_items(items, 2);
+}
+
+static void
+test_error_state_dir_under_file(void **state)
+{
+	struct fixture *fx = *state;
+	char file[128], dir[160];
+	int fd;
+
+	snprintf(file, sizeof(file), "%s/plain", fx->dir);
+	fd = open(file, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(dir, sizeof(dir), "%s/sub/state", file);
+	assert_null(tg_store_open(dir, fx->err, sizeof(fx->err)));
+	assert_non_null(strstr(fx->err, "cannot create state directory"));
+	assert_non_null(strstr(fx->err, "Not a directory"));
+	/* the directory itself is a file */
+	assert_null(tg_store_open(file, fx->err, sizeof(fx->err)));
+	assert_non_null(strstr(fx->err, "is not a directory"));
+	assert_null(tg_store_open("", fx->err, sizeof(fx->err)));
+	assert_non_null(strstr(fx->err, "no state directory"));
+}
+
+static void
+test_error_corrupt_db(void **state)
+{
+	struct fixture *fx = *state;
+	char path[160];
+	FILE *f;
+
+	assert_int_equal(mkdir(fx->state, 0750), 0);
+	snprintf(path, sizeof(path), "%s/tigris.db", fx->state);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 512; i++)
+		fputs("this is not an SQLite database. ", f);
+	fclose(f);
+	assert_null(tg_store_open(fx->state, fx->err, sizeof(fx->err)));
+	assert_non_null(strstr(fx->err, path));
+	assert_non_null(strstr(fx->err, "file is not a database"));
+}
+
+static void
+test_error_newer_schema(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	char path[160];
+	sqlite3 *db;
+
+	tg_store_close(st);
+	snprintf(path, sizeof(path), "%s/tigris.db", fx->state);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				 "UPDATE meta SET value = '99' WHERE key = 'schema_version'", NULL,
+				 NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_null(tg_store_open(fx->state, fx->err, sizeof(fx->err)));
+	assert_non_null(strstr(fx->err, "schema version 99"));
+}
+
+static void
+test_error_locked(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+
+	assert_null(tg_store_open(fx->state, fx->err, sizeof(fx->err)));
+	assert_non_null(strstr(fx->err, "in use by another tigrisd"));
+	tg_store_close(st);
+	st = open_ok(fx); /* released on close */
+	tg_store_close(st);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_creates_and_reopen_keeps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epochs_differ, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_and_pragmas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_feed_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_items_new_vs_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_items_duplicates_in_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_items_unknown_feed_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_and_published, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_items_bulk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_integrity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_state_dir_under_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_corrupt_db, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_newer_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_locked, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
