@@ -13,6 +13,7 @@
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -355,4 +356,5 @@ def main():
 
 
 if __name__ == "__main__":
+	signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped to head
 	sys.exit(main())
