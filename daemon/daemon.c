@@ -17,6 +17,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../proto/alert.h"
+#include "../workers/classify.h"
 #include "daemon.h"
 #include "dispatch.h"
 #include "feed.h"
@@ -31,15 +32,18 @@
 #define SHUTDOWN_GRACE_MS 5000 /* wait this long for items in flight on SIGTERM */
 #define STATUS_EVERY_S 5
 
-/* One configured feed at run time. */
+/* One configured feed at run time. It owns a copy of its config entry so that
+ * a reload can replace the config while a fetch of the feed is under way. */
 struct feed_run {
 	struct tg_daemon *d;
-	const struct tg_feed_conf *conf;
+	struct tg_feed_conf conf; /* url and name owned */
 	int64_t store_id;
+	int64_t next_fetch_ms; /* as the store had it at start */
 	char *etag;
 	char *last_modified;
 	int errors;
 	bool busy;
+	bool removed; /* dropped by a reload while busy: freed when the fetch ends */
 	struct event *timer;
 };
 
@@ -52,9 +56,9 @@ struct tg_daemon {
 	struct tg_fetcher *fetcher;
 	struct tg_dispatch *dispatch;
 	struct tg_supervisor *super;
-	struct feed_run *feeds;
+	struct feed_run **feeds;
 	size_t nfeeds;
-	struct event *sigint, *sigterm;
+	struct event *sigint, *sigterm, *sighup;
 	struct event *status_timer;   /* STATUS= for systemd */
 	struct event *watchdog_timer; /* WATCHDOG=1 from the loop itself */
 	struct event *drain_timer;    /* while stopping: wait for items in flight */
@@ -68,6 +72,9 @@ struct tg_daemon {
 	struct tg_daemon_counters counters;
 	struct tg_alert alert; /* scratch, reused for every alert */
 };
+
+static void feed_free(struct feed_run *fr);
+static void on_feed_timer(evutil_socket_t fd, short what, void *arg);
 
 static uint64_t
 rng_next(struct tg_daemon *d)
@@ -84,7 +91,7 @@ rng_next(struct tg_daemon *d)
 static int64_t
 next_delay_ms(struct tg_daemon *d, const struct feed_run *fr)
 {
-	int64_t base_ms = (int64_t)fr->conf->interval * 1000;
+	int64_t base_ms = (int64_t)fr->conf.interval * 1000;
 	int64_t cap_ms = (int64_t)BACKOFF_CAP_S * 1000;
 	int64_t jitter, span;
 
@@ -124,11 +131,11 @@ feed_failed(struct feed_run *fr, const char *why)
 
 	fr->errors++;
 	delay = next_delay_ms(d, fr);
-	tg_warn("feed %s: %s (failure %d, next try in %lld s)", fr->conf->name, why, fr->errors,
+	tg_warn("feed %s: %s (failure %d, next try in %lld s)", fr->conf.name, why, fr->errors,
 	    (long long)(delay / 1000));
 	if (tg_store_feed_failed(d->store, fr->store_id, why, tg_now_wall_ms() + delay, err,
 		sizeof(err)) != 0)
-		tg_err("feed %s: %s", fr->conf->name, err);
+		tg_err("feed %s: %s", fr->conf.name, err);
 	schedule(fr, delay);
 }
 
@@ -147,7 +154,7 @@ feed_succeeded(struct feed_run *fr, const char *etag, const char *lastmod)
 		tg_str_set(&fr->last_modified, lastmod);
 	if (tg_store_feed_ok(d->store, fr->store_id, fr->etag, fr->last_modified, now, now + delay,
 		err, sizeof(err)) != 0)
-		tg_err("feed %s: %s", fr->conf->name, err);
+		tg_err("feed %s: %s", fr->conf.name, err);
 	schedule(fr, delay);
 }
 
@@ -163,13 +170,13 @@ take_body(struct feed_run *fr, const struct tg_fetch_res *res, char *err, size_t
 
 	memset(&doc, 0, sizeof(doc));
 	if (tg_feed_parse(res->body, res->len, res->effective_url ? res->effective_url :
-		fr->conf->url, res->content_type, fr->conf->name, &d->limits, &doc, err,
+		fr->conf.url, res->content_type, fr->conf.name, &d->limits, &doc, err,
 		errlen) != 0) {
 		d->counters.parse_errors++;
 		goto out;
 	}
 	if (doc.bozo)
-		tg_warn("feed %s: not well-formed, recovered %zu item(s): %s", fr->conf->name,
+		tg_warn("feed %s: not well-formed, recovered %zu item(s): %s", fr->conf.name,
 		    doc.nitems, doc.bozo_reason ? doc.bozo_reason : "unknown reason");
 	is_new = tg_calloc(doc.nitems ? doc.nitems : 1, sizeof(bool));
 	n = tg_store_items_add(d->store, fr->store_id, doc.items, doc.nitems, is_new, err, errlen);
@@ -177,7 +184,7 @@ take_body(struct feed_run *fr, const struct tg_fetch_res *res, char *err, size_t
 		goto out;
 	d->counters.items_new += (uint64_t)n;
 	d->counters.items_dup += doc.nitems - (size_t)n;
-	tg_debug("feed %s: %zu item(s), %d new", fr->conf->name, doc.nitems, n);
+	tg_debug("feed %s: %zu item(s), %d new", fr->conf.name, doc.nitems, n);
 	for (size_t i = 0; i < doc.nitems; i++) {
 		if (!is_new[i])
 			continue;
@@ -199,6 +206,10 @@ on_fetched(void *arg, const struct tg_fetch_res *res)
 	char why[1024];
 
 	fr->busy = false;
+	if (fr->removed) {
+		feed_free(fr);
+		return;
+	}
 	d->counters.bytes += res->len;
 	if (!res->ok) {
 		d->counters.fetch_failed++;
@@ -207,7 +218,7 @@ on_fetched(void *arg, const struct tg_fetch_res *res)
 	}
 	if (res->status == 304) {
 		d->counters.fetch_304++;
-		tg_debug("feed %s: not modified", fr->conf->name);
+		tg_debug("feed %s: not modified", fr->conf.name);
 		feed_succeeded(fr, fr->etag, fr->last_modified);
 		return;
 	}
@@ -234,7 +245,7 @@ on_feed_timer(evutil_socket_t fd, short what, void *arg)
 
 	if (fr->busy)
 		return;
-	req.url = fr->conf->url;
+	req.url = fr->conf.url;
 	req.etag = fr->etag;
 	req.last_modified = fr->last_modified;
 	if (tg_fetch_start(fr->d->fetcher, &req, on_fetched, fr, err, sizeof(err)) != 0) {
@@ -322,7 +333,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	d->stopping = true;
 	d->stop_deadline_ms = tg_now_mono_ms() + SHUTDOWN_GRACE_MS;
 	for (size_t i = 0; i < d->nfeeds; i++)
-		evtimer_del(d->feeds[i].timer);
+		evtimer_del(d->feeds[i]->timer);
 	d->drain_timer = event_new(d->base, -1, EV_PERSIST, on_drain_timer, d);
 	if (d->drain_timer == NULL || event_add(d->drain_timer, &tv) != 0)
 		event_base_loopexit(d->base, NULL);
@@ -383,8 +394,8 @@ requeue_pending(void *arg, int64_t feed_id, const struct tg_item *it)
 		/* The store keeps the feed's row id; alerts carry its configured name. */
 		const char *name = "unknown";
 		for (size_t i = 0; i < d->nfeeds; i++)
-			if (d->feeds[i].store_id == feed_id)
-				name = d->feeds[i].conf->name;
+			if (d->feeds[i]->store_id == feed_id)
+				name = d->feeds[i]->conf.name;
 		copy.feed = tg_strdup(name);
 	}
 	tg_dispatch_submit(d->dispatch, tg_job_take(feed_id, &copy));
@@ -411,37 +422,237 @@ find_worker_program(const struct tg_config *cfg, const char *self_path)
 	return tg_strdup(path);
 }
 
+static void
+feed_free(struct feed_run *fr)
+{
+	if (fr == NULL)
+		return;
+	if (fr->timer)
+		event_free(fr->timer);
+	free(fr->conf.url);
+	free(fr->conf.name);
+	free(fr->etag);
+	free(fr->last_modified);
+	free(fr);
+}
+
+/* A run-time feed for conf, with its validators and failure count from the store. */
+static struct feed_run *
+feed_new(struct tg_daemon *d, const struct tg_feed_conf *conf, char *err, size_t errlen)
+{
+	struct feed_run *fr = tg_calloc(1, sizeof(*fr));
+	struct tg_store_feed sf;
+	char serr[512];
+
+	memset(&sf, 0, sizeof(sf));
+	fr->d = d;
+	fr->conf.url = tg_strdup(conf->url);
+	fr->conf.name = tg_strdup(conf->name);
+	fr->conf.interval = conf->interval;
+	if (tg_store_feed_get(d->store, conf->url, &sf, serr, sizeof(serr)) != 0) {
+		snprintf(err, errlen, "feed %s: %s", conf->name, serr);
+		feed_free(fr);
+		return NULL;
+	}
+	fr->store_id = sf.id;
+	fr->etag = sf.etag;
+	fr->last_modified = sf.last_modified;
+	fr->errors = sf.error_count;
+	fr->next_fetch_ms = sf.next_fetch_ms;
+	sf.etag = sf.last_modified = NULL;
+	tg_store_feed_clear(&sf);
+	fr->timer = evtimer_new(d->base, on_feed_timer, fr);
+	if (fr->timer == NULL) {
+		snprintf(err, errlen, "cannot create feed timers");
+		feed_free(fr);
+		return NULL;
+	}
+	return fr;
+}
+
+/* First fetch of a feed: soon (spread over a moment so that many feeds do not
+ * start at once), or when the last run planned it, but never later than one
+ * (possibly shortened) interval from now. */
+static void
+feed_start(struct feed_run *fr)
+{
+	struct tg_daemon *d = fr->d;
+	int64_t delay = (int64_t)(rng_next(d) % FIRST_FETCH_SPREAD_MS);
+	int64_t now = tg_now_wall_ms();
+
+	if (fr->next_fetch_ms > now) {
+		int64_t wait = fr->next_fetch_ms - now;
+		if (wait > (int64_t)fr->conf.interval * 1000)
+			wait = (int64_t)fr->conf.interval * 1000;
+		delay += wait;
+	}
+	schedule(fr, delay);
+}
+
 static int
 setup_feeds(struct tg_daemon *d, char *err, size_t errlen)
 {
-	char serr[512];
-
 	d->nfeeds = d->cfg->nfeeds;
 	d->feeds = tg_calloc(d->nfeeds ? d->nfeeds : 1, sizeof(*d->feeds));
 	for (size_t i = 0; i < d->nfeeds; i++) {
-		struct feed_run *fr = &d->feeds[i];
-		struct tg_store_feed sf;
-
-		memset(&sf, 0, sizeof(sf));
-		fr->d = d;
-		fr->conf = &d->cfg->feeds[i];
-		if (tg_store_feed_get(d->store, fr->conf->url, &sf, serr, sizeof(serr)) != 0) {
-			snprintf(err, errlen, "feed %s: %s", fr->conf->name, serr);
+		d->feeds[i] = feed_new(d, &d->cfg->feeds[i], err, errlen);
+		if (d->feeds[i] == NULL)
 			return -1;
-		}
-		fr->store_id = sf.id;
-		fr->etag = sf.etag;
-		fr->last_modified = sf.last_modified;
-		fr->errors = sf.error_count;
-		sf.etag = sf.last_modified = NULL;
-		tg_store_feed_clear(&sf);
-		fr->timer = evtimer_new(d->base, on_feed_timer, fr);
-		if (fr->timer == NULL) {
-			snprintf(err, errlen, "cannot create feed timers");
-			return -1;
-		}
 	}
 	return 0;
+}
+
+static struct feed_run *
+find_feed(struct feed_run **feeds, size_t n, const char *url)
+{
+	for (size_t i = 0; i < n; i++)
+		if (feeds[i] && strcmp(feeds[i]->conf.url, url) == 0)
+			return feeds[i];
+	return NULL;
+}
+
+static bool
+str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* Keys read only at start: a reload that changes them says a restart is needed. */
+static void
+warn_restart_keys(const struct tg_config *old, const struct tg_config *nw)
+{
+	const struct {
+		const char *key;
+		bool changed;
+	} keys[] = {
+		{ "state_dir", str_differs(old->state_dir, nw->state_dir) },
+		{ "publish", str_differs(old->publish, nw->publish) },
+		{ "worker_endpoint", str_differs(old->worker_endpoint, nw->worker_endpoint) },
+		{ "worker_program", str_differs(old->worker_program, nw->worker_program) },
+		{ "taxonomy", str_differs(old->taxonomy, nw->taxonomy) },
+		{ "user_agent", str_differs(old->user_agent, nw->user_agent) },
+		{ "workers", old->workers != nw->workers },
+		{ "worker_credit", old->worker_credit != nw->worker_credit },
+		{ "allow_file_urls", old->allow_file_urls != nw->allow_file_urls },
+		{ "fetch_timeout", old->fetch_timeout != nw->fetch_timeout },
+		{ "connect_timeout", old->connect_timeout != nw->connect_timeout },
+		{ "max_body_bytes", old->max_body_bytes != nw->max_body_bytes },
+	};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].changed)
+			tg_warn("reload: \"%s\" changed; it takes effect at the next restart",
+			    keys[i].key);
+}
+
+/* SIGHUP: read the config and the taxonomy again. Either is rejected whole (with
+ * its errors logged) and the running one kept; otherwise feeds are added,
+ * removed or changed in place and the local workers reload their taxonomy.
+ * Items queued or in flight are untouched, so none is lost. */
+static void
+reload(struct tg_daemon *d)
+{
+	static char err[65536];
+	struct tg_config *nc = NULL;
+	struct tg_classifier *clf;
+	struct feed_run **nfeeds;
+	size_t added = 0, removed = 0, changed = 0;
+	enum tg_log_level level;
+
+	tg_notice("reload: reading %s", d->cfg->path);
+	if (tg_config_load(d->cfg->path, &nc, err, sizeof(err)) != 0) {
+		tg_err("reload: config rejected, the running one stays:\n%s", err);
+		return;
+	}
+	clf = tg_classifier_load(nc->taxonomy, err, sizeof(err));
+	if (clf == NULL) {
+		tg_err("reload: taxonomy %s rejected, the running config stays:\n%s", nc->taxonomy,
+		    err);
+		tg_config_free(nc);
+		return;
+	}
+	tg_classifier_free(clf);
+	warn_restart_keys(d->cfg, nc);
+
+	nfeeds = tg_calloc(nc->nfeeds ? nc->nfeeds : 1, sizeof(*nfeeds));
+	for (size_t i = 0; i < nc->nfeeds; i++) {
+		const struct tg_feed_conf *c = &nc->feeds[i];
+		struct feed_run *fr = find_feed(d->feeds, d->nfeeds, c->url);
+
+		if (fr) {
+			/* Kept: take it over, with its new name and interval. */
+			for (size_t j = 0; j < d->nfeeds; j++)
+				if (d->feeds[j] == fr)
+					d->feeds[j] = NULL;
+			if (fr->conf.interval != c->interval || strcmp(fr->conf.name, c->name)) {
+				changed++;
+				tg_str_set(&fr->conf.name, c->name);
+				if (fr->conf.interval != c->interval) {
+					fr->conf.interval = c->interval;
+					if (!fr->busy) {
+						evtimer_del(fr->timer);
+						schedule(fr, next_delay_ms(d, fr));
+					}
+				}
+			}
+			nfeeds[i] = fr;
+			continue;
+		}
+		nfeeds[i] = feed_new(d, c, err, sizeof(err));
+		if (nfeeds[i] == NULL) {
+			tg_err("reload: %s; feed %s not added", err, c->name);
+			continue;
+		}
+		added++;
+		feed_start(nfeeds[i]);
+	}
+	for (size_t j = 0; j < d->nfeeds; j++) {
+		struct feed_run *fr = d->feeds[j];
+
+		if (fr == NULL)
+			continue;
+		removed++;
+		tg_info("reload: feed %s removed", fr->conf.name);
+		if (fr->busy) {
+			evtimer_del(fr->timer);
+			fr->removed = true; /* freed when its fetch ends */
+		} else {
+			feed_free(fr);
+		}
+	}
+	/* Compact: feeds that could not be added leave holes. */
+	d->nfeeds = 0;
+	for (size_t i = 0; i < nc->nfeeds; i++)
+		if (nfeeds[i])
+			nfeeds[d->nfeeds++] = nfeeds[i];
+	free(d->feeds);
+	d->feeds = nfeeds;
+	d->cfg->jitter_pct = nc->jitter_pct;
+	if (tg_log_parse_level(nc->log_level, &level) == 0)
+		tg_log_set_level(level);
+	/* Swap configs, keeping the start-only values the running parts use. */
+	{
+		struct tg_config *old = d->cfg;
+		tg_str_set(&nc->state_dir, old->state_dir);
+		tg_str_set(&nc->publish, old->publish);
+		tg_str_set(&nc->worker_endpoint, old->worker_endpoint);
+		tg_str_set(&nc->taxonomy, old->taxonomy);
+		nc->workers = old->workers;
+		d->cfg = nc;
+		tg_config_free(old);
+	}
+	tg_supervisor_signal(d->super, SIGHUP);
+	tg_notice("reload: done: %zu feed(s): %zu added, %zu removed, %zu changed; workers "
+		  "told to reload the taxonomy",
+	    d->nfeeds, added, removed, changed);
+}
+
+static void
+on_hup_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct tg_daemon *d = arg;
+
+	if (!d->stopping)
+		reload(d);
 }
 
 struct tg_daemon *
@@ -515,9 +726,11 @@ tg_daemon_new(struct tg_config *cfg, const char *self_path, char *err, size_t er
 		goto fail;
 	d->sigint = evsignal_new(d->base, SIGINT, on_stop_signal, d);
 	d->sigterm = evsignal_new(d->base, SIGTERM, on_stop_signal, d);
-	if (d->sigint == NULL || d->sigterm == NULL || evsignal_add(d->sigint, NULL) != 0 ||
-	    evsignal_add(d->sigterm, NULL) != 0) {
-		snprintf(err, errlen, "cannot watch SIGINT/SIGTERM");
+	d->sighup = evsignal_new(d->base, SIGHUP, on_hup_signal, d);
+	if (d->sigint == NULL || d->sigterm == NULL || d->sighup == NULL ||
+	    evsignal_add(d->sigint, NULL) != 0 || evsignal_add(d->sigterm, NULL) != 0 ||
+	    evsignal_add(d->sighup, NULL) != 0) {
+		snprintf(err, errlen, "cannot watch SIGINT/SIGTERM/SIGHUP");
 		goto fail;
 	}
 	return d;
@@ -531,7 +744,6 @@ tg_daemon_run(struct tg_daemon *d, char *err, size_t errlen)
 {
 	char serr[512];
 	int pending;
-	int64_t now = tg_now_wall_ms();
 
 	signal(SIGPIPE, SIG_IGN);
 	if (tg_supervisor_start(d->super, err, errlen) != 0)
@@ -541,24 +753,8 @@ tg_daemon_run(struct tg_daemon *d, char *err, size_t errlen)
 		tg_err("store: cannot read pending items: %s", serr);
 	else if (pending > 0)
 		tg_notice("%d pending item(s) from the last run queued again", pending);
-	for (size_t i = 0; i < d->nfeeds; i++) {
-		struct feed_run *fr = &d->feeds[i];
-		struct tg_store_feed sf;
-		int64_t delay = (int64_t)(rng_next(d) % FIRST_FETCH_SPREAD_MS);
-
-		memset(&sf, 0, sizeof(sf));
-		if (tg_store_feed_get(d->store, fr->conf->url, &sf, serr, sizeof(serr)) == 0 &&
-		    sf.next_fetch_ms > now) {
-			/* Keep the schedule of the last run, but never wait longer than
-			 * the (possibly shortened) interval. */
-			int64_t wait = sf.next_fetch_ms - now;
-			if (wait > (int64_t)fr->conf->interval * 1000)
-				wait = (int64_t)fr->conf->interval * 1000;
-			delay += wait;
-		}
-		tg_store_feed_clear(&sf);
-		schedule(fr, delay);
-	}
+	for (size_t i = 0; i < d->nfeeds; i++)
+		feed_start(d->feeds[i]);
 	if (start_notify(d, err, errlen) != 0)
 		return -1;
 	tg_notice("running: %zu feed(s), %d worker(s), publishing on %s, workers on %s",
@@ -576,12 +772,8 @@ tg_daemon_free(struct tg_daemon *d)
 	if (d == NULL)
 		return;
 	tg_supervisor_free(d->super, WORKER_STOP_GRACE_MS);
-	for (size_t i = 0; i < d->nfeeds; i++) {
-		if (d->feeds[i].timer)
-			event_free(d->feeds[i].timer);
-		free(d->feeds[i].etag);
-		free(d->feeds[i].last_modified);
-	}
+	for (size_t i = 0; i < d->nfeeds; i++)
+		feed_free(d->feeds[i]);
 	free(d->feeds);
 	tg_fetcher_free(d->fetcher);
 	tg_dispatch_free(d->dispatch);
@@ -593,6 +785,8 @@ tg_daemon_free(struct tg_daemon *d)
 		event_free(d->sigint);
 	if (d->sigterm)
 		event_free(d->sigterm);
+	if (d->sighup)
+		event_free(d->sighup);
 	if (d->status_timer)
 		event_free(d->status_timer);
 	if (d->watchdog_timer)

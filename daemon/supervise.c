@@ -230,6 +230,14 @@ tg_supervisor_free(struct tg_supervisor *s, int grace_ms)
 	free(s);
 }
 
+void
+tg_supervisor_signal(struct tg_supervisor *s, int sig)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->children[i].pid > 0)
+			kill(s->children[i].pid, sig);
+}
+
 size_t
 tg_supervisor_running(const struct tg_supervisor *s)
 {

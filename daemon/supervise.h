@@ -26,6 +26,9 @@ int tg_supervisor_start(struct tg_supervisor *s, char *err, size_t errlen);
 /* SIGTERM every child, wait up to grace_ms, then SIGKILL and reap; free. NULL is fine. */
 void tg_supervisor_free(struct tg_supervisor *s, int grace_ms);
 
+/* Send sig to every running child (SIGHUP: reload the taxonomy). */
+void tg_supervisor_signal(struct tg_supervisor *s, int sig);
+
 /* Children running now. */
 size_t tg_supervisor_running(const struct tg_supervisor *s);
 

@@ -188,6 +188,10 @@ tg_alert_decode(const char *json, size_t len, struct tg_alert *out, char *err, s
 		    "missing or wrong");
 		goto out;
 	}
+	if (!json_is_array(json_object_get(o, "evidence"))) {
+		snprintf(err, errlen, "alert: \"evidence\" is not an array");
+		goto out;
+	}
 	memcpy(out->epoch, json_string_value(epoch), json_string_length(epoch) + 1);
 	out->seq = (uint64_t)json_integer_value(seq);
 	memcpy(out->alert_id, json_string_value(id), 33);

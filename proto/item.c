@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/text.h"
 #include "../common/util.h"
 #include "item.h"
 
@@ -108,7 +109,7 @@ text_part(struct tg_wire_part *p, const char *s, size_t max)
 {
 	size_t len = s ? strlen(s) : 0;
 
-	len = tg_wire_utf8_cut(s, len, max);
+	len = tg_utf8_cut(s, len, max);
 	p->data = s;
 	p->len = len;
 	return tg_wire_valid_text(s, len);
@@ -123,7 +124,7 @@ categories_len(const struct tg_item *it, size_t *count)
 
 	for (size_t i = 0; i < it->ncategories && n < TG_ITEM_MAX_LIST; i++) {
 		c = it->categories[i];
-		len = c ? tg_wire_utf8_cut(c, strlen(c), TG_ITEM_MAX_NAME) : 0;
+		len = c ? tg_utf8_cut(c, strlen(c), TG_ITEM_MAX_NAME) : 0;
 		if (len == 0)
 			continue;
 		if (!tg_wire_valid_text(c, len))
@@ -143,7 +144,7 @@ categories_fill(const struct tg_item *it, char *out)
 
 	for (size_t i = 0; i < it->ncategories && n < TG_ITEM_MAX_LIST; i++) {
 		c = it->categories[i];
-		len = c ? tg_wire_utf8_cut(c, strlen(c), TG_ITEM_MAX_NAME) : 0;
+		len = c ? tg_utf8_cut(c, strlen(c), TG_ITEM_MAX_NAME) : 0;
 		if (len == 0)
 			continue;
 		if (n++ > 0)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/text.h"
 #include "result.h"
 
 static const char *const field_names[TG_FIELD_COUNT] = {"title", "summary", "category"};
@@ -29,7 +30,7 @@ tg_result_reset(struct tg_result *r)
 static void
 copy_name(char *dst, size_t max, const char *s, size_t len)
 {
-	len = tg_wire_utf8_cut(s, len, max - 1);
+	len = tg_utf8_cut(s, len, max - 1);
 	memcpy(dst, s, len);
 	dst[len] = '\0';
 }
@@ -388,26 +389,26 @@ tg_result_decode(const struct tg_wire_msg *m, size_t first, uint64_t *delivery,
 		return -1;
 	}
 	*delivery = tg_wire_get_u64(tg_wire_data(m, first + 1));
+	flags = tg_wire_data(m, first + 3);
+	if (tg_wire_size(m, first + 3) != 1 || (flags[0] & ~1u) != 0) {
+		snprintf(err, errlen, "result: bad flags frame");
+		return -1;
+	}
 	n = tg_wire_size(m, first + 2);
 	if (!taxonomy_valid(tg_wire_data(m, first + 2), n)) {
 		snprintf(err, errlen, "result: taxonomy is not 0..%d printable ASCII bytes",
 		    TG_TAXONOMY_ID_MAX - 1);
 		return -1;
 	}
-	memcpy(out->taxonomy, tg_wire_data(m, first + 2), n);
-	out->taxonomy[n] = '\0';
-	flags = tg_wire_data(m, first + 3);
-	if (tg_wire_size(m, first + 3) != 1 || (flags[0] & ~1u) != 0) {
-		snprintf(err, errlen, "result: bad flags frame");
-		return -1;
-	}
-	out->relevant = flags[0] & 1;
 	c.p = tg_wire_data(m, first + 4);
 	c.left = tg_wire_size(m, first + 4);
 	if (parse_blob(&c, out, err, errlen) < 0 || tg_result_check(out, err, errlen) < 0) {
 		tg_result_reset(out);
 		return -1;
 	}
+	memcpy(out->taxonomy, tg_wire_data(m, first + 2), n);
+	out->taxonomy[n] = '\0';
+	out->relevant = flags[0] & 1;
 	return 0;
 }
 

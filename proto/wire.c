@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/text.h"
 #include "wire.h"
 
 /* Discard the rest of a message whose frame with ZMQ_RCVMORE was just read. */
@@ -237,64 +238,5 @@ tg_wire_get_u32(const unsigned char in[4])
 bool
 tg_wire_valid_text(const void *p, size_t n)
 {
-	const unsigned char *s = p, *end = s + n;
-	uint32_t c;
-	int k;
-
-	while (s < end) {
-		/* Fast path: eight ASCII bytes without NUL at a time. */
-		while (end - s >= 8) {
-			uint64_t w;
-
-			memcpy(&w, s, 8);
-			if ((w & 0x8080808080808080ULL) != 0 ||
-			    ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0)
-				break;
-			s += 8;
-		}
-		if (s == end)
-			break;
-		c = *s++;
-		if (c == 0)
-			return false;
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf) {
-			k = 1;
-			c &= 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			c &= 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			c &= 0x07;
-		} else {
-			return false; /* continuation byte, overlong lead or past U+10FFFF */
-		}
-		if (end - s < k)
-			return false;
-		for (int i = 0; i < k; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return false;
-			c = c << 6 | (s[i] & 0x3f);
-		}
-		s += k;
-		if ((k == 2 && c < 0x800) || (k == 3 && (c < 0x10000 || c > 0x10ffff)) ||
-		    (c >= 0xd800 && c <= 0xdfff))
-			return false;
-	}
-	return true;
-}
-
-size_t
-tg_wire_utf8_cut(const char *s, size_t len, size_t max)
-{
-	size_t n;
-
-	if (len <= max)
-		return len;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return n;
+	return n == 0 || (memchr(p, 0, n) == NULL && tg_utf8_valid(p, n));
 }

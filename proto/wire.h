@@ -76,13 +76,9 @@ int tg_wire_expect(const struct tg_wire_msg *m, size_t first, enum tg_wire_type 
 /* Name of a message type ("item", "result", "hello", "heartbeat"), or "unknown". */
 const char *tg_wire_type_name(int type);
 
-/* True when n bytes at p are valid UTF-8 (no overlongs, surrogates or code points
- * past U+10FFFF) and hold no NUL byte. */
+/* True when n bytes at p are valid UTF-8 (tg_utf8_valid) and hold no NUL byte:
+ * what every text frame must be. */
 bool tg_wire_valid_text(const void *p, size_t n);
-
-/* The longest prefix of s (length len) that fits in max bytes and ends on a UTF-8
- * character boundary. */
-size_t tg_wire_utf8_cut(const char *s, size_t len, size_t max);
 
 /* Big-endian 64-bit and 32-bit integers in frames. */
 void tg_wire_put_u64(unsigned char out[8], uint64_t v);

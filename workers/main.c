@@ -22,8 +22,9 @@
 #define HELLO_EVERY_MS 1000
 #define MAX_MSG_BYTES (1u << 20)
 
-/* Set by the signal handler: the only process-wide state of the worker. */
+/* Set by the signal handlers: the only process-wide state of the worker. */
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 
 struct worker {
 	void *sock;
@@ -37,8 +38,28 @@ struct worker {
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+/* SIGHUP: load the taxonomy again; keep the running one if the new one is broken. */
+static void
+reload_taxonomy(struct worker *w, const char *path)
+{
+	static char err[65536];
+	struct tg_classifier *clf = tg_classifier_load(path, err, sizeof(err));
+
+	if (clf == NULL) {
+		tg_err("reload: taxonomy %s rejected, keeping version %s:\n%s", path,
+		    tg_classifier_version(w->clf), err);
+		return;
+	}
+	tg_info("reload: taxonomy %s version %s (was %s)", path, tg_classifier_version(clf),
+	    tg_classifier_version(w->clf));
+	tg_classifier_free(w->clf);
+	w->clf = clf;
 }
 
 static void
@@ -177,6 +198,7 @@ main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	w.clf = tg_classifier_load(taxonomy, err, sizeof(err));
 	if (w.clf == NULL) {
@@ -204,6 +226,10 @@ main(int argc, char **argv)
 		int64_t now = tg_now_mono_ms();
 		long wait;
 
+		if (reload_requested) {
+			reload_requested = 0;
+			reload_taxonomy(&w, taxonomy);
+		}
 		if (now >= next_hello) {
 			if (tg_hello_send(w.sock, NULL, 0, &w.hello) != 0 && zmq_errno() != EAGAIN)
 				tg_warn("cannot send HELLO: %s", zmq_strerror(zmq_errno()));
