@@ -40,4 +40,9 @@ const char *tg_classifier_version(const struct tg_classifier *c);
 int tg_classify(struct tg_classifier *c, const struct tg_classify_input *in,
     struct tg_result *out, char *err, size_t errlen);
 
+struct tg_taxonomy;
+
+/* The parsed taxonomy behind c (owned by c). */
+const struct tg_taxonomy *tg_classifier_taxonomy(const struct tg_classifier *c);
+
 #endif

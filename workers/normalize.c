@@ -2,10 +2,14 @@
  * Text normalisation with an offset map back to the original bytes: the
  * classifier matches ASCII patterns against the normalised text and reports
  * evidence in the original. Every output unit is no longer than its source, so
- * the output never outgrows the input.
+ * the output never outgrows the input. The map is a list of segments, one per
+ * change of mapping, so plain ASCII text costs a memcpy and nothing more.
  */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "normalize.h"
 
@@ -98,12 +102,11 @@ void
 tg_norm_free(struct tg_norm *n)
 {
 	free(n->text);
-	free(n->start);
-	free(n->end);
+	free(n->seg);
 	n->text = NULL;
-	n->start = NULL;
-	n->end = NULL;
+	n->seg = NULL;
 	n->len = 0;
+	n->nseg = 0;
 	n->cap = 0;
 }
 
@@ -111,7 +114,7 @@ static int
 reserve(struct tg_norm *n, size_t need)
 {
 	char *t;
-	uint32_t *s, *e;
+	struct tg_norm_seg *sg;
 
 	if (need <= n->cap)
 		return 0;
@@ -119,14 +122,10 @@ reserve(struct tg_norm *n, size_t need)
 	if (t == NULL)
 		return -1;
 	n->text = t;
-	s = realloc(n->start, need * sizeof(*s));
-	if (s == NULL)
+	sg = realloc(n->seg, need * sizeof(*sg));
+	if (sg == NULL)
 		return -1;
-	n->start = s;
-	e = realloc(n->end, need * sizeof(*e));
-	if (e == NULL)
-		return -1;
-	n->end = e;
+	n->seg = sg;
 	n->cap = need;
 	return 0;
 }
@@ -338,13 +337,140 @@ is_lower(char c)
 	return c >= 'a' && c <= 'z';
 }
 
+static inline int
+is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* A byte copied as it is: printable ASCII other than '&' (entities) and '`'. */
+static inline int
+plain(unsigned char c)
+{
+	return c > ' ' && c < 0x80 && c != '&' && c != '`';
+}
+
+/* Length of the run of bytes at p that are copied as they are: plain bytes, and
+ * single spaces followed by a plain byte. */
+static size_t
+plain_run(const unsigned char *p, size_t len)
+{
+	size_t j = 0;
+
+#ifdef __SSE2__
+	/* 16 bytes at a time: a byte is special when below '!' or above DEL (both
+	 * negative or small as signed bytes), '&' or '`'; a space is fine when the
+	 * byte after it is not special. */
+	const __m128i bang = _mm_set1_epi8('!'), amp = _mm_set1_epi8('&');
+	const __m128i tick = _mm_set1_epi8('`'), space = _mm_set1_epi8(' ');
+
+	while (j + 17 <= len) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + j));
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + j + 1));
+		__m128i sa = _mm_or_si128(_mm_cmplt_epi8(a, bang),
+		    _mm_or_si128(_mm_cmpeq_epi8(a, amp), _mm_cmpeq_epi8(a, tick)));
+		__m128i sb = _mm_or_si128(_mm_cmplt_epi8(b, bang),
+		    _mm_or_si128(_mm_cmpeq_epi8(b, amp), _mm_cmpeq_epi8(b, tick)));
+		__m128i good_space = _mm_andnot_si128(sb, _mm_cmpeq_epi8(a, space));
+		int bad = _mm_movemask_epi8(_mm_andnot_si128(good_space, sa));
+
+		if (bad)
+			return j + (size_t)__builtin_ctz((unsigned)bad);
+		j += 16;
+	}
+#endif
+	while (j < len && (plain(p[j]) || (p[j] == ' ' && j + 1 < len && plain(p[j + 1]))))
+		j++;
+	return j;
+}
+
+/* Record that output byte out (the next one) comes from original bytes [os,oe),
+ * extending the last segment when the mapping simply continues. */
+static inline void
+map_byte(struct tg_norm *n, size_t out, size_t os, size_t oe)
+{
+	struct tg_norm_seg *l = n->nseg ? &n->seg[n->nseg - 1] : NULL;
+
+	if (l != NULL) {
+		if (l->oe == 0 && oe == os + 1 && l->os + (out - l->out) == os)
+			return;
+		if (l->oe != 0 && l->os == os && l->oe == oe)
+			return;
+	}
+	l = &n->seg[n->nseg++];
+	l->out = (uint32_t)out;
+	l->os = (uint32_t)os;
+	l->oe = oe == os + 1 ? 0 : (uint32_t)oe;
+}
+
 static inline void
 put(struct tg_norm *n, char c, size_t s, size_t e)
 {
-	n->text[n->len] = c;
-	n->start[n->len] = (uint32_t)s;
-	n->end[n->len] = (uint32_t)e;
-	n->len++;
+	map_byte(n, n->len, s, e);
+	n->text[n->len++] = c;
+}
+
+/* The original span of output byte i. */
+static void
+byte_span(const struct tg_norm *n, size_t i, uint32_t *os, uint32_t *oe)
+{
+	size_t lo = 0, hi = n->nseg;
+	const struct tg_norm_seg *sg;
+
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (n->seg[mid].out <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	sg = &n->seg[lo];
+	if (sg->oe == 0) {
+		*os = sg->os + (uint32_t)(i - sg->out);
+		*oe = *os + 1;
+	} else {
+		*os = sg->os;
+		*oe = sg->oe;
+	}
+}
+
+/* The last output byte also covers original bytes up to newend (a dropped
+ * character right after it). */
+static void
+extend_last(struct tg_norm *n, size_t newend)
+{
+	struct tg_norm_seg *l = &n->seg[n->nseg - 1];
+	uint32_t os, oe;
+
+	if (l->oe != 0) {
+		l->oe = (uint32_t)newend;
+		return;
+	}
+	byte_span(n, n->len - 1, &os, &oe);
+	if (l->out == n->len - 1) {
+		l->oe = (uint32_t)newend;
+		return;
+	}
+	l = &n->seg[n->nseg++];
+	l->out = (uint32_t)(n->len - 1);
+	l->os = os;
+	l->oe = (uint32_t)newend;
+}
+
+/* Inside words a hyphen becomes a space: "al-Sudani" reads "al Sudani". */
+static void
+fold_hyphens(struct tg_norm *n)
+{
+	char *t = n->text, *p;
+	size_t len = n->len;
+
+	for (p = memchr(t, '-', len); p != NULL; p = memchr(p + 1, '-', len - (size_t)(p + 1 - t))) {
+		size_t i = (size_t)(p - t);
+
+		if (i > 0 && i + 1 < len && is_alnum(t[i - 1]) && is_alnum(t[i + 1]))
+			*p = ' ';
+	}
 }
 
 int
@@ -356,6 +482,7 @@ tg_norm_run(struct tg_norm *n, const char *src, size_t len)
 	struct unit u;
 
 	n->len = 0;
+	n->nseg = 0;
 	n->truncated = 0;
 	if (len > n->limit) {
 		len = n->limit;
@@ -369,12 +496,17 @@ tg_norm_run(struct tg_norm *n, const char *src, size_t len)
 		size_t ulen;
 		uint32_t cp;
 
-		if (p[i] < 0x80 && p[i] > ' ' && p[i] != '&' && p[i] != '`') {
-			/* Fast path: plain ASCII. */
+		if (plain(p[i])) {
+			size_t j = i;
+
 			if (ws)
 				goto flush;
-			put(n, (char)p[i], i, i + 1);
-			i++;
+			/* Fast path: a run of plain ASCII, single spaces between words included. */
+			j += plain_run(p + i, len - i);
+			map_byte(n, n->len, i, i + 1);
+			memcpy(n->text + n->len, p + i, j - i);
+			n->len += j - i;
+			i = j;
 			continue;
 		}
 		if (p[i] == '&' && (ulen = parse_entity(src + i, len - i, &cp)) != 0)
@@ -400,9 +532,14 @@ emit:
 			continue;
 		}
 		if (u.kind == UNIT_DROP) {
+			uint32_t os, oe;
+
 			/* The dropped character belongs to the output byte before it. */
-			if (!ws && n->len > 0 && n->end[n->len - 1] == i)
-				n->end[n->len - 1] = (uint32_t)(i + ulen);
+			if (!ws && n->len > 0) {
+				byte_span(n, n->len - 1, &os, &oe);
+				if (oe == i)
+					extend_last(n, i + ulen);
+			}
 			i += ulen;
 			continue;
 		}
@@ -411,8 +548,11 @@ flush:
 			/* A whitespace run ends: one space, or nothing after a hyphen at a line
 			 * break ("al-\nSudani"); "Soleim-\nani" (lower on both sides) joins. */
 			if (n->len > 0 && n->text[n->len - 1] == '-' && ws_break) {
-				if (n->len > 1 && is_lower(n->text[n->len - 2]) && is_lower((char)p[i]))
+				if (n->len > 1 && is_lower(n->text[n->len - 2]) && is_lower((char)p[i])) {
 					n->len--;
+					if (n->seg[n->nseg - 1].out == n->len)
+						n->nseg--;
+				}
 			} else if (n->len > 0)
 				put(n, ' ', ws_start, i);
 			ws = 0;
@@ -428,6 +568,7 @@ flush:
 		}
 		i += ulen;
 	}
+	fold_hyphens(n);
 	n->text[n->len] = '\0';
 	return 0;
 }
@@ -435,6 +576,8 @@ flush:
 void
 tg_norm_span(const struct tg_norm *n, size_t s, size_t e, uint32_t *os, uint32_t *oe)
 {
+	uint32_t a, b;
+
 	if (n->len == 0) {
 		*os = 0;
 		*oe = 0;
@@ -444,6 +587,6 @@ tg_norm_span(const struct tg_norm *n, size_t s, size_t e, uint32_t *os, uint32_t
 		e = n->len;
 	if (s >= e)
 		s = e - 1;
-	*os = n->start[s];
-	*oe = n->end[e - 1];
+	byte_span(n, s, os, &a);
+	byte_span(n, e - 1, &b, oe);
 }

@@ -1,8 +1,9 @@
 /*
  * Text normalisation for the classifier: Unicode punctuation to ASCII, Latin
- * diacritics stripped, a few HTML entities decoded, whitespace collapsed and
- * line-break hyphenation undone, with every output byte mapped back to the bytes
- * of the original text it came from. Case is kept.
+ * diacritics stripped, a few HTML entities decoded, whitespace collapsed,
+ * line-break hyphenation undone and word-internal hyphens read as spaces, with
+ * every output byte mapped back to the bytes of the original text it came from.
+ * Case is kept.
  */
 #ifndef TG_NORMALIZE_H
 #define TG_NORMALIZE_H
@@ -10,15 +11,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Output bytes [out, next segment's out) come from the original: byte for byte
+ * from os on when oe is 0, else each of them from the whole span [os,oe). */
+struct tg_norm_seg {
+	uint32_t out;
+	uint32_t os;
+	uint32_t oe;
+};
+
 /* A reusable normalisation buffer. After tg_norm_run, text[0..len) is the
- * normalised text (NUL-terminated) and output byte i came from original bytes
- * [start[i], end[i]). */
+ * normalised text (NUL-terminated); tg_norm_span maps it back. */
 struct tg_norm {
 	char *text;
-	uint32_t *start;
-	uint32_t *end;
 	size_t len;
-	size_t cap;       /* bytes allocated for text; entries in start and end */
+	size_t cap;       /* bytes allocated for text; entries for seg */
+	struct tg_norm_seg *seg;
+	size_t nseg;
 	size_t limit;     /* most input bytes looked at; longer input is cut */
 	int truncated;    /* the last input was longer than limit */
 };

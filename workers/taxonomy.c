@@ -25,6 +25,7 @@
 #define TAX_MAX_TAGS TG_RESULT_MAX_TAGS
 #define TAX_MAX_WINDOW 100000
 #define TAX_MAX_REGEX 2048
+#define TAX_MAX_APOS 3 /* apostrophes in one alias: 2^3 variants */
 
 struct parser {
 	struct tg_taxonomy *t;
@@ -164,17 +165,37 @@ emit(char *out, size_t outlen, size_t *o, const char *s)
 	return 0;
 }
 
+/* An acronym: capitals (at least two), digits, dots and '&', at most 8 bytes. */
+static int
+is_acronym(const char *a, size_t n)
+{
+	int upper = 0;
+
+	if (n > 8)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)a[i];
+
+		if (isupper(c))
+			upper++;
+		else if (!isdigit(c) && c != '.' && c != '&')
+			return 0;
+	}
+	return upper >= 2;
+}
+
 int
-tg_taxonomy_alias_regex(const char *alias, char *out, size_t outlen, int *caseless,
+tg_taxonomy_alias_pattern(const char *alias, char *out, size_t outlen, unsigned *flags,
     char *err, size_t errlen)
 {
 	size_t n, o = 0, i;
 	const char *a = alias;
 	char esc[8];
+	int exact = 0;
 
-	*caseless = 1;
+	*flags = 0;
 	if (*a == '=') {
-		*caseless = 0;
+		exact = 1;
 		a++;
 	}
 	n = strlen(a);
@@ -193,52 +214,45 @@ tg_taxonomy_alias_regex(const char *alias, char *out, size_t outlen, int *casele
 		}
 		memcpy(out, a + 1, n - 2);
 		out[n - 2] = '\0';
+		*flags = TG_TAX_REGEX | (exact ? 0 : TG_TAX_CASELESS);
 		return 0;
 	}
-	if (is_word((unsigned char)a[0]) && emit(out, outlen, &o, "\\b") == -1)
-		goto toolong;
+	if (a[n - 1] == '*') {
+		*flags |= TG_TAX_PREFIX;
+		n--;
+		if (n == 0 || !is_word((unsigned char)a[n - 1])) {
+			snprintf(err, errlen, "'*' must follow a letter or digit");
+			return -1;
+		}
+	}
+	if (!exact && !is_acronym(a, n))
+		*flags |= TG_TAX_CASELESS;
+	if (is_word((unsigned char)a[0]))
+		*flags |= TG_TAX_WORD_START;
+	if (is_word((unsigned char)a[n - 1]))
+		*flags |= TG_TAX_WORD_END;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)a[i];
 
-		if (c == ' ' || c == '-') {
-			while (i + 1 < n && (a[i + 1] == ' ' || a[i + 1] == '-'))
-				i++;
-			if (emit(out, outlen, &o, "[ \\-]?") == -1)
-				goto toolong;
-		} else if (c == '\'') {
-			if (emit(out, outlen, &o, "'?") == -1)
-				goto toolong;
-		} else if (c == '*') {
-			if (i != n - 1 || i == 0) {
-				snprintf(err, errlen, "'*' may only end an alias");
-				return -1;
-			}
-			if (emit(out, outlen, &o, "\\w*") == -1)
-				goto toolong;
-		} else if (is_word(c)) {
+		if (c == '*') {
+			snprintf(err, errlen, "'*' may only end an alias");
+			return -1;
+		}
+		if (is_word(c)) {
 			esc[0] = (char)c;
 			esc[1] = '\0';
-			if (emit(out, outlen, &o, esc) == -1)
-				goto toolong;
 		} else if (c < 0x80 && isprint(c)) {
 			esc[0] = '\\';
 			esc[1] = (char)c;
 			esc[2] = '\0';
-			if (emit(out, outlen, &o, esc) == -1)
-				goto toolong;
-		} else {
+		} else
 			snprintf(esc, sizeof(esc), "\\x%02x", c);
-			if (emit(out, outlen, &o, esc) == -1)
-				goto toolong;
+		if (emit(out, outlen, &o, esc) == -1) {
+			snprintf(err, errlen, "alias too long");
+			return -1;
 		}
 	}
-	if ((is_word((unsigned char)a[n - 1]) || a[n - 1] == '*') &&
-	    emit(out, outlen, &o, "\\b") == -1)
-		goto toolong;
 	return 0;
-toolong:
-	snprintf(err, errlen, "alias too long");
-	return -1;
 }
 
 /* Parse "a|b|c" into a set of known terms. */
@@ -611,29 +625,14 @@ stmt_veto(struct parser *p, char **tok, int n)
 }
 
 static void
-add_alias(struct parser *p, const char *alias)
+push_pattern(struct parser *p, const char *alias, const char *shown)
 {
 	char regex[TAX_MAX_REGEX], why[256];
 	struct tg_tax_pattern *pat;
-	const char *a = alias;
-	char buf[TAX_MAX_LINE];
-	int caseless;
+	unsigned flags;
 
-	/* Write aliases the way the text will look once normalised. */
-	if (*a != '/' && !(a[0] == '=' && a[1] == '/')) {
-		if (tg_norm_run(&p->norm, a, strlen(a)) == -1) {
-			perr(p, p->line, "out of memory");
-			return;
-		}
-		if (p->norm.len >= sizeof(buf)) {
-			perr(p, p->line, "alias too long");
-			return;
-		}
-		memcpy(buf, p->norm.text, p->norm.len + 1);
-		a = buf;
-	}
-	if (tg_taxonomy_alias_regex(a, regex, sizeof(regex), &caseless, why, sizeof(why)) == -1) {
-		perr(p, p->line, "%s: '%s'", why, alias);
+	if (tg_taxonomy_alias_pattern(alias, regex, sizeof(regex), &flags, why, sizeof(why)) == -1) {
+		perr(p, p->line, "%s: '%s'", why, shown);
 		return;
 	}
 	if (grow((void **)&p->t->patterns, &p->cap_patterns, p->t->npatterns, sizeof(*pat),
@@ -643,10 +642,65 @@ add_alias(struct parser *p, const char *alias)
 	}
 	pat = &p->t->patterns[p->t->npatterns++];
 	pat->regex = tg_strdup(regex);
-	pat->flags = caseless ? TG_TAX_CASELESS : 0;
+	pat->flags = flags;
 	pat->term = p->cur_term;
 	pat->line = p->line;
 	p->t->terms[p->cur_term].npatterns++;
+}
+
+static int
+is_alpha_c(char c)
+{
+	return isalpha((unsigned char)c);
+}
+
+/* Add one alias: normalised like the text, and with an apostrophe inside a word
+ * (not a possessive 's) also matched without it: Kata'ib is Kataib too. */
+static void
+add_alias(struct parser *p, const char *alias)
+{
+	char buf[TAX_MAX_LINE], var[TAX_MAX_LINE];
+	size_t apos[TAX_MAX_APOS], napos = 0, len;
+
+	if (*alias == '/' || (alias[0] == '=' && alias[1] == '/')) {
+		push_pattern(p, alias, alias);
+		return;
+	}
+	if (tg_norm_run(&p->norm, alias, strlen(alias)) == -1) {
+		perr(p, p->line, "out of memory");
+		return;
+	}
+	len = p->norm.len;
+	if (len >= sizeof(buf)) {
+		perr(p, p->line, "alias too long");
+		return;
+	}
+	memcpy(buf, p->norm.text, len + 1);
+	for (size_t i = 1; i + 1 < len; i++) {
+		if (buf[i] != '\'' || !is_alpha_c(buf[i - 1]) || !is_alpha_c(buf[i + 1]))
+			continue;
+		if ((buf[i + 1] == 's' || buf[i + 1] == 'S') && (i + 2 == len || !is_alpha_c(buf[i + 2])))
+			continue;
+		if (napos == TAX_MAX_APOS) {
+			perr(p, p->line, "more than %d apostrophes in '%s'", TAX_MAX_APOS, alias);
+			return;
+		}
+		apos[napos++] = i;
+	}
+	/* Every subset of the apostrophes dropped. */
+	for (unsigned mask = 0; mask < (1u << napos); mask++) {
+		size_t o = 0, k = 0;
+
+		for (size_t i = 0; i < len; i++) {
+			if (k < napos && apos[k] == i) {
+				if (mask & (1u << k++))
+					continue;
+			}
+			var[o++] = buf[i];
+		}
+		var[o] = '\0';
+		push_pattern(p, var, alias);
+	}
 }
 
 static char *

@@ -13,7 +13,7 @@
 #include "../proto/result.h"
 
 #define TG_TAX_MAX_SCORES 4   /* tags one term or rule scores */
-#define TG_TAX_MAX_SET 8      /* terms in an "a|b|c" set */
+#define TG_TAX_MAX_SET 16     /* terms in an "a|b|c" set */
 #define TG_TAX_MAX_CONDS 8    /* conditions of one rule */
 #define TG_TAX_MAX_RELEVANT 4 /* items in one relevant line */
 #define TG_TAX_ANY_ACTOR (-1) /* relevant item "actor": any actor tag */
@@ -24,8 +24,13 @@ enum tg_tax_kind {
 	TG_TAX_TOPIC = 1
 };
 
-/* Pattern flag: match regardless of case. */
-#define TG_TAX_CASELESS 1u
+/* Pattern flags. A literal pattern must start (end) on a word boundary when
+ * TG_TAX_WORD_START (TG_TAX_WORD_END) is set; the classifier checks these. */
+#define TG_TAX_CASELESS 1u   /* match regardless of case */
+#define TG_TAX_REGEX 2u      /* an analyst's regex, not a literal */
+#define TG_TAX_WORD_START 4u /* the match must start a word */
+#define TG_TAX_WORD_END 8u   /* the match must end a word */
+#define TG_TAX_PREFIX 16u    /* "word*": the match runs on to the end of the word */
 
 struct tg_tax_tag {
 	char name[TG_TAG_NAME_MAX];
@@ -64,8 +69,8 @@ struct tg_tax_term {
 };
 
 struct tg_tax_pattern {
-	char *regex;    /* Hyperscan syntax */
-	unsigned flags; /* TG_TAX_CASELESS */
+	char *regex;    /* Hyperscan syntax: an escaped literal unless TG_TAX_REGEX */
+	unsigned flags; /* TG_TAX_* */
 	int term;
 	int line;
 };
@@ -138,10 +143,10 @@ int tg_taxonomy_tag(const struct tg_taxonomy *t, const char *name);
 /* Index of the term named name, or -1. */
 int tg_taxonomy_term(const struct tg_taxonomy *t, const char *name);
 
-/* Translate one alias (as written after "|" splitting and trimming) into a
- * Hyperscan regex in out; *caseless tells whether it is case-insensitive.
- * Returns 0, or -1 with the reason in err. */
-int tg_taxonomy_alias_regex(const char *alias, char *out, size_t outlen, int *caseless,
+/* Translate one alias (already normalised, as written after "|" splitting and
+ * trimming) into a Hyperscan pattern in out and its TG_TAX_* flags. Returns 0,
+ * or -1 with the reason in err. */
+int tg_taxonomy_alias_pattern(const char *alias, char *out, size_t outlen, unsigned *flags,
     char *err, size_t errlen);
 
 #endif

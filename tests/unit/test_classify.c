@@ -1,0 +1,543 @@
+/*
+ * Tests for workers/classify.c: the scoring semantics on small taxonomies written
+ * by the test (weights, fields, repeat, rules, vetoes, dyads, relevant), the
+ * default taxonomy on a table of hard cases, and evidence offsets that point at
+ * the right bytes of the original text.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../../common/util.h"
+#include "../../workers/classify.h"
+
+static struct tg_result res;
+
+/* Write text to a temporary file; returns its path in path. */
+static void
+write_tmp(char *path, size_t len, const char *text)
+{
+	FILE *f;
+	int fd;
+
+	snprintf(path, len, "/tmp/tg-test-classify-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+	fclose(f);
+}
+
+static struct tg_classifier *
+load_text(const char *text)
+{
+	char path[64], err[4096];
+	struct tg_classifier *c;
+
+	write_tmp(path, sizeof(path), text);
+	c = tg_classifier_load(path, err, sizeof(err));
+	unlink(path);
+	if (c == NULL)
+		fail_msg("load: %s", err);
+	return c;
+}
+
+static void
+run(struct tg_classifier *c, const char *title, const char *body)
+{
+	struct tg_classify_input in = { title, title ? strlen(title) : 0, body,
+		body ? strlen(body) : 0, NULL, 0 };
+	char err[256];
+
+	assert_int_equal(tg_classify(c, &in, &res, err, sizeof(err)), 0);
+}
+
+static float
+score(const char *tag)
+{
+	const struct tg_tag *t = tg_result_find(&res, tag);
+
+	return t ? t->score : -1;
+}
+
+static const char mini[] =
+    "field title 2\n"
+    "field summary 1\n"
+    "repeat 2\n"
+    "tag a actor 3\n"
+    "tag b actor 3\n"
+    "tag t topic 3\n"
+    "dyad a-b a b\n"
+    "relevant a t\n"
+    "term a.name a 2\n"
+    "    Alpha\n"
+    "term b.name b 3\n"
+    "    Beta | =BT\n"
+    "term hit\n"
+    "    hit | hits\n"
+    "term gun\n"
+    "    gun | guns\n"
+    "term game\n"
+    "    game | sport\n"
+    "term mask\n"
+    "    Alpha Centauri\n"
+    "rule t.gun t 3 = hit NEAR/10 gun NOT game\n"
+    "veto * IN mask\n"
+    "veto b.name NEAR/5 game\n";
+
+static void
+test_weights_fields_repeat(void **state)
+{
+	struct tg_classifier *c = load_text(mini);
+
+	(void)state;
+	/* One body mention: 2 < 3. */
+	run(c, "", "Alpha said");
+	assert_int_equal(res.ntags, 0);
+	/* In the title the field weight doubles it. */
+	run(c, "Alpha", "");
+	assert_true(score("a") == 4.0f);
+	/* Repeats count up to `repeat` per field. */
+	run(c, "", "Alpha Alpha Alpha Alpha");
+	assert_true(score("a") == 4.0f);
+	run(c, "Alpha Alpha Alpha", "Alpha Alpha Alpha");
+	assert_true(score("a") == 12.0f);
+	assert_false(res.relevant); /* a without a topic */
+	/* Case-sensitive alias. */
+	run(c, "", "BT bt Bt");
+	assert_true(score("b") == 3.0f);
+	assert_int_equal(res.tags[0].nevidence, 1);
+	tg_classifier_free(c);
+}
+
+static void
+test_rules_vetoes_dyads(void **state)
+{
+	struct tg_classifier *c = load_text(mini);
+	const struct tg_tag *t;
+
+	(void)state;
+	/* NEAR within 10 bytes. */
+	run(c, "", "hit by a gun");
+	assert_true(score("t") == 3.0f);
+	run(c, "", "hit by a stray old gun");
+	assert_true(score("t") < 0);
+	/* NOT anywhere in the item, even in the other field. */
+	run(c, "a game", "hit by a gun");
+	assert_true(score("t") < 0);
+	/* Masked: Alpha inside Alpha Centauri does not count. */
+	run(c, "Alpha Centauri", "");
+	assert_true(score("a") < 0);
+	/* Veto near: Beta next to game is dropped, Beta far away is kept. */
+	run(c, "", "game Beta");
+	assert_true(score("b") < 0);
+	run(c, "", "game and then much later Beta");
+	assert_true(score("b") == 3.0f);
+	/* Dyad: both actors; score is the weaker ratio to threshold. */
+	run(c, "Alpha Beta", "hit by a gun");
+	assert_true(score("a") == 4.0f);
+	assert_true(score("b") == 6.0f);
+	t = tg_result_find(&res, "a-b");
+	assert_non_null(t);
+	assert_true(t->score > 1.33f && t->score < 1.34f);
+	assert_true(t->threshold == 1.0f);
+	assert_true(res.relevant);
+	/* Order: declared tags, then dyads. */
+	assert_string_equal(res.tags[0].name, "a");
+	assert_string_equal(res.tags[res.ntags - 1].name, "a-b");
+	tg_classifier_free(c);
+}
+
+static void
+test_near_wants_other_words(void **state)
+{
+	struct tg_classifier *c = load_text(
+	    "tag t topic 3\n"
+	    "term gun\n"
+	    "    gun\n"
+	    "term weapon\n"
+	    "    gun | rifle\n"
+	    "term word\n"
+	    "    strike\n"
+	    "term phrase\n"
+	    "    on strike\n"
+	    "rule t.pair t 3 = gun NEAR/10 weapon\n"
+	    "rule t.word t 3 = word NOT NEAR/5 phrase\n");
+
+	(void)state;
+	/* The same word is not its own context. */
+	run(c, "", "a gun");
+	assert_true(score("t") < 0);
+	run(c, "", "a gun and a rifle");
+	assert_true(score("t") == 3.0f);
+	/* NOT NEAR counts a phrase around the anchor itself. */
+	run(c, "", "workers on strike");
+	assert_true(score("t") < 0);
+	run(c, "", "a strike");
+	assert_true(score("t") == 3.0f);
+	tg_classifier_free(c);
+}
+
+static void
+test_version_and_empty(void **state)
+{
+	struct tg_classifier *c = load_text(mini);
+	char want[17];
+
+	(void)state;
+	snprintf(want, sizeof(want), "%016llx",
+	    (unsigned long long)tg_hash64(TG_HASH_INIT, mini, strlen(mini)));
+	assert_string_equal(tg_classifier_version(c), want);
+	run(c, NULL, NULL);
+	assert_int_equal(res.ntags, 0);
+	assert_false(res.relevant);
+	assert_string_equal(res.taxonomy, want);
+	tg_classifier_free(c);
+}
+
+static void
+test_bad_patterns_reported(void **state)
+{
+	char path[64], err[1024];
+	struct tg_classifier *c;
+
+	(void)state;
+	write_tmp(path, sizeof(path),
+	    "tag a topic 1\n"
+	    "term x a 1\n"
+	    "    ok\n"
+	    "    /(unclosed/\n"
+	    "    /a*/\n");
+	c = tg_classifier_load(path, err, sizeof(err));
+	assert_null(c);
+	if (strstr(err, ":4: bad pattern /(unclosed/") == NULL ||
+	    strstr(err, ":5: pattern /a*/ can match empty text") == NULL ||
+	    strncmp(err, path, strlen(path)) != 0)
+		fail_msg("got: %s", err);
+	unlink(path);
+	/* Parse errors come through too. */
+	write_tmp(path, sizeof(path), "tag a topic 1\nbogus\n");
+	c = tg_classifier_load(path, err, sizeof(err));
+	assert_null(c);
+	assert_non_null(strstr(err, ":2: unknown statement 'bogus'"));
+	unlink(path);
+}
+
+/* ---- the default taxonomy ---- */
+
+static struct tg_classifier *deflt;
+
+static int
+setup_default(void **state)
+{
+	const char *top = getenv("TG_TOP");
+	char path[1024], err[8192];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/deploy/taxonomy.tgt", top ? top : ".");
+	deflt = tg_classifier_load(path, err, sizeof(err));
+	if (deflt == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown_default(void **state)
+{
+	(void)state;
+	tg_classifier_free(deflt);
+	return 0;
+}
+
+struct hard_case {
+	const char *title;
+	const char *body;
+	const char *want;   /* tags that must be there, space separated */
+	const char *forbid; /* tags that must not */
+	int relevant;
+};
+
+static const struct hard_case cases[] = {
+	/* "US" the country, "us" the pronoun, US in names. */
+	{ "Give us time, says coach after heavy defeat", "\"They beat us fairly,\" he said.",
+	    "", "us", 0 },
+	{ "LET US PRAY: churches reopen after storm", "", "", "us", 0 },
+	{ "Alcaraz wins the US Open in five sets", "The Spaniard lifted the US Open trophy in New York.",
+	    "", "us", 0 },
+	{ "Former US Airways crew reunite", "The US Airways crew met again fifteen years later.",
+	    "", "us strike", 0 },
+	{ "Kenya repays US$2 billion bond", "The treasury paid US$ 2 billion to holders.", "", "us", 0 },
+	{ "US imposes new sanctions on Iranian oil exports",
+	    "The Treasury Department sanctioned tankers carrying Iranian crude.",
+	    "us iran us-iran sanctions", "strike troops", 1 },
+	{ "U.S. and Iraqi officials discuss future of coalition",
+	    "The talks in Baghdad covered the timetable for the coalition mission.",
+	    "us iraq iraq-us diplomacy troops", "iran", 1 },
+	/* Washington: the government, the state, the team, a person. */
+	{ "Washington warns Tehran over drone attacks on shipping",
+	    "Washington said Iranian drones had targeted tankers.", "us iran us-iran strike", "", 1 },
+	{ "Washington state braces for floods", "Washington state officials ordered evacuations.",
+	    "", "us", 0 },
+	{ "Washington Wizards sign veteran guard", "The Washington Wizards signed a guard.", "",
+	    "us", 0 },
+	{ "Denzel Washington wins lifetime award", "Denzel Washington thanked his family.", "",
+	    "us", 0 },
+	/* Jordan and Turkey. */
+	{ "Michael Jordan's sneakers fetch record price", "Jordan wore them in 1984.", "",
+	    "us diplomacy", 0 },
+	{ "Jordan's foreign minister holds talks with Iraqi counterpart in Amman",
+	    "Jordan's foreign minister met his Iraqi counterpart Fuad Hussein.", "iraq diplomacy",
+	    "us", 1 },
+	{ "Jordan beat South Korea to reach Asian Cup final",
+	    "A stunning strike sent Jordan into the final.", "", "strike diplomacy", 0 },
+	{ "Turkey strikes PKK targets in northern Iraq",
+	    "Turkish warplanes struck PKK positions in the Kurdistan Region of Iraq.",
+	    "iraq strike militia", "us", 1 },
+	{ "How to roast a turkey for Thanksgiving", "Brine the turkey overnight.", "",
+	    "us strike", 0 },
+	/* Strikes: workers, sport, war. */
+	{ "Oil workers strike over unpaid wages in Basra",
+	    "Hundreds of workers at Basra oilfields went on strike demanding salaries.", "iraq",
+	    "strike", 1 },
+	{ "Late strike from the striker seals win", "A stunning strike in the 89th minute.", "",
+	    "strike", 0 },
+	{ "Teachers strike across Iran over pay", "Teachers in Tehran and Isfahan went on strike.",
+	    "iran", "strike", 1 },
+	{ "US strikes Iran", "", "us iran us-iran strike", "", 1 },
+	{ "US strikes deal with Iraq on gas imports", "", "us iraq", "strike", 1 },
+	{ "Israeli strikes hit Hezbollah depots in Lebanon",
+	    "Warplanes struck weapons depots, the military said.", "strike militia", "iraq iran", 0 },
+	/* Sanctions: sports body, regulator, state. */
+	{ "FIFA sanctions club over fan violence", "The governing body fined the club.", "",
+	    "sanctions", 0 },
+	{ "Regulator sanctions bank over compliance failures",
+	    "The financial regulator imposed sanctions after an audit.", "", "sanctions", 0 },
+	{ "EU extends sanctions on Iran over drone transfers to Russia",
+	    "The bloc added Iranian entities to its asset freeze list.", "iran sanctions", "us", 1 },
+	/* Talks: business versus diplomacy. */
+	{ "Airline in merger talks with rival carrier", "Shares rose on the talks.", "",
+	    "diplomacy", 0 },
+	{ "Iran and Saudi Arabia hold talks in Baghdad",
+	    "Iranian and Saudi delegations met in Baghdad, Iraqi officials said.",
+	    "iran iraq iraq-iran diplomacy", "", 1 },
+	/* Nuclear: power versus programme. */
+	{ "Finland switches on Europe's largest nuclear power reactor",
+	    "The reactor will supply the grid with electricity.", "", "nuclear", 0 },
+	{ "Iran expands uranium enrichment at Fordow",
+	    "The IAEA said Iran installed more centrifuges.", "iran nuclear", "", 1 },
+	/* National teams. */
+	{ "Iraq beat Saudi Arabia in Gulf Cup final in Basra",
+	    "Fans celebrated in Baghdad after Iraq won the Gulf Cup.", "", "iraq", 0 },
+	{ "Iran's national football team qualifies for World Cup",
+	    "Iran beat Uzbekistan in Tehran to qualify.", "", "iran", 0 },
+	/* Transliterations, apostrophes, hyphens and line breaks. */
+	{ "Crowds mark anniversary of Qassem Soleimani's killing", "", "iran", "", 1 },
+	{ "Crowds mark anniversary of Ghasem Soleimani\xe2\x80\x99s killing", "", "iran", "", 1 },
+	{ "Q\xc4\x81sem Soleim\xc4\x81n\xc4\xab remembered in Kerman", "", "iran", "", 1 },
+	{ "Sudani meets Biden at the White House",
+	    "Prime Minister al-Sudani held talks with President Biden.",
+	    "iraq us iraq-us diplomacy", "iran", 1 },
+	{ "Budget approved", "Prime Minister Mohammed Shia al-\nSudani welcomed the vote.", "iraq",
+	    "", 1 },
+	{ "Kataib Hezbollah announces pause in attacks on US forces",
+	    "The Iraqi group said it would suspend operations.", "iraq militia us", "", 1 },
+	{ "Kata\xe2\x80\x99ib Hezbollah fighters parade", "", "iraq militia", "", 1 },
+	{ "Fighters parade", "Thousands of Kata'ib\nHezbollah members marched.", "militia", "", 0 },
+	{ "Hashd al-Shaabi commander killed in drone strike near Baghdad", "",
+	    "iraq militia strike", "", 1 },
+	{ "PMF units redeploy around Kirkuk", "The Popular Mobilisation Forces moved units.",
+	    "iraq militia", "", 1 },
+	{ "Asa\xe2\x80\x99ib Ahl al-Haq leader warns of retaliation", "Qais al-Khazali spoke.",
+	    "iraq militia", "", 1 },
+	/* Passing mentions. */
+	{ "Iraqi-born chef opens restaurant in Paris",
+	    "The chef, who left Baghdad as a child, serves masgouf.", "", "iraq", 0 },
+	{ "Iranian-born director wins prize in Venice", "The director lives in Berlin.", "",
+	    "iran", 0 },
+	/* US domestic and US with Iraq/Iran. */
+	{ "Senate confirms new Treasury secretary", "The US Senate voted 68-30.", "us",
+	    "iraq iran", 0 },
+	{ "National Guard troops deployed to Los Angeles", "President Trump ordered the deployment.",
+	    "us", "troops", 0 },
+	{ "Trump says he is open to meeting Iran's president",
+	    "Trump said he would meet Masoud Pezeshkian.", "us iran us-iran", "", 1 },
+	{ "Pentagon sends more troops to Middle East after attacks on US bases in Iraq",
+	    "", "us troops iraq iraq-us", "", 1 },
+	{ "Rockets hit Ain al-Asad air base", "The base hosts US troops in Anbar.",
+	    "iraq us troops strike", "", 1 },
+	{ "US Navy seizes Iranian weapons bound for Houthis",
+	    "The US Navy said the shipment held Iranian missile parts.",
+	    "us iran us-iran militia", "", 1 },
+	/* Terrorism. */
+	{ "ISIS cell attacks army checkpoint in Diyala",
+	    "Islamic State militants killed two Iraqi soldiers.", "iraq terrorism strike",
+	    "militia", 1 },
+	{ "France arrests suspects in jihadist terror plot", "Counter-terrorism police made arrests.",
+	    "terrorism", "iraq iran us", 0 },
+	{ "IAEA inspectors return to Iran", "Inspectors from the IAEA arrived in Tehran.",
+	    "iran nuclear", "", 1 },
+	{ "Khamenei addresses the nation", "", "iran", "us", 1 },
+};
+
+static int
+has_tag(const char *name)
+{
+	return tg_result_find(&res, name) != NULL;
+}
+
+/* Check each space-separated tag in list is present (want) or absent. */
+static int
+check_list(const char *list, int want, char *why, size_t whylen)
+{
+	char name[TG_TAG_NAME_MAX];
+	const char *p = list;
+
+	while (*p) {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && n < sizeof(name)) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			if (has_tag(name) != want) {
+				snprintf(why, whylen, "%s %s", want ? "missing" : "unexpected", name);
+				return -1;
+			}
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+static void
+test_hard_cases(void **state)
+{
+	int bad = 0;
+
+	(void)state;
+	assert_true(sizeof(cases) / sizeof(cases[0]) >= 40);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct hard_case *hc = &cases[i];
+		char why[128] = "";
+
+		run(deflt, hc->title, hc->body);
+		if (check_list(hc->want, 1, why, sizeof(why)) == 0 &&
+		    check_list(hc->forbid, 0, why, sizeof(why)) == 0 &&
+		    res.relevant != hc->relevant)
+			snprintf(why, sizeof(why), "relevant is %d", res.relevant);
+		if (why[0]) {
+			fprintf(stderr, "case %zu \"%s\": %s (tags:", i, hc->title, why);
+			for (uint32_t k = 0; k < res.ntags; k++)
+				fprintf(stderr, " %s=%.1f", res.tags[k].name, res.tags[k].score);
+			fprintf(stderr, ")\n");
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* The original bytes of evidence e of field text. */
+static void
+evidence_text(const struct tg_evidence *e, const char *text, char *out, size_t outlen)
+{
+	size_t n = e->end - e->start;
+
+	assert_true(e->end >= e->start && n < outlen && e->end <= strlen(text));
+	memcpy(out, text + e->start, n);
+	out[n] = '\0';
+}
+
+static int
+find_evidence(const char *tag, const char *rule, enum tg_field field, const char *text,
+    const char *want)
+{
+	const struct tg_tag *t = tg_result_find(&res, tag);
+	char got[256];
+
+	if (t == NULL)
+		return 0;
+	for (uint32_t i = 0; i < t->nevidence; i++) {
+		if (t->evidence[i].field != field || strcmp(t->evidence[i].rule, rule) != 0)
+			continue;
+		evidence_text(&t->evidence[i], text, got, sizeof(got));
+		if (strcmp(got, want) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+test_evidence_offsets(void **state)
+{
+	const char *title = "US drone strike kills Kata\xe2\x80\x99ib Hezbollah commander in Baghdad";
+	const char *body = "Officials said Q\xc4\x81sem Soleim\xc4\x81n\xc4\xab\xe2\x80\x99s "
+	    "successor met Mohammed Shia al-\n  Sudani and the Hashd\nal-Shaabi.";
+
+	(void)state;
+	run(deflt, title, body);
+	assert_true(find_evidence("militia", "iraq.militia", TG_FIELD_TITLE, title,
+	    "Kata\xe2\x80\x99ib Hezbollah"));
+	assert_true(find_evidence("us", "us.abbr", TG_FIELD_TITLE, title, "US"));
+	assert_true(find_evidence("iraq", "iraq.capital", TG_FIELD_TITLE, title, "Baghdad"));
+	assert_true(find_evidence("strike", "strike.strong", TG_FIELD_TITLE, title, "drone strike"));
+	assert_true(find_evidence("iran", "iran.officials", TG_FIELD_SUMMARY, body,
+	    "Q\xc4\x81sem Soleim\xc4\x81n\xc4\xab"));
+	assert_true(find_evidence("iraq", "iraq.officials", TG_FIELD_SUMMARY, body,
+	    "Mohammed Shia al-\n  Sudani"));
+	assert_true(find_evidence("iraq", "iraq.militia", TG_FIELD_SUMMARY, body,
+	    "Hashd\nal-Shaabi"));
+	/* Every piece of evidence of every tag lies inside its field. */
+	for (uint32_t i = 0; i < res.ntags; i++)
+		for (uint32_t k = 0; k < res.tags[i].nevidence; k++) {
+			const struct tg_evidence *e = &res.tags[i].evidence[k];
+			size_t flen = e->field == TG_FIELD_TITLE ? strlen(title) : strlen(body);
+
+			assert_true(e->start < e->end && e->end <= flen);
+		}
+	assert_true(res.tags[0].threshold > 0);
+}
+
+static void
+test_categories_field(void **state)
+{
+	struct tg_classify_input in = { "Weekly roundup", 14, "", 0, "Iraq\nIran\nnuclear talks", 23 };
+	char err[128];
+
+	(void)state;
+	assert_int_equal(tg_classify(deflt, &in, &res, err, sizeof(err)), 0);
+	assert_true(find_evidence("nuclear", "nuclear.strong", TG_FIELD_CATEGORY, in.categories,
+	    "nuclear talks"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest mini_tests[] = {
+		cmocka_unit_test(test_weights_fields_repeat),
+		cmocka_unit_test(test_rules_vetoes_dyads),
+		cmocka_unit_test(test_near_wants_other_words),
+		cmocka_unit_test(test_version_and_empty),
+		cmocka_unit_test(test_bad_patterns_reported),
+	};
+	const struct CMUnitTest default_tests[] = {
+		cmocka_unit_test(test_hard_cases),
+		cmocka_unit_test(test_evidence_offsets),
+		cmocka_unit_test(test_categories_field),
+	};
+	int rc;
+
+	rc = cmocka_run_group_tests_name("semantics", mini_tests, NULL, NULL);
+	rc += cmocka_run_group_tests_name("default taxonomy", default_tests, setup_default,
+	    teardown_default);
+	return rc;
+}

@@ -1,0 +1,564 @@
+/*
+ * The classifier: every alias of a taxonomy compiled into one Hyperscan block
+ * database, one scan per normalised field, then vetoes, rules and per-field
+ * weighted scoring over the matches. All memory is allocated at load (and grown
+ * only by an item longer than any before), so classifying allocates nothing.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hs.h>
+
+#include "../common/util.h"
+#include "classify.h"
+#include "normalize.h"
+#include "taxonomy.h"
+
+#define CLS_MAX_MATCHES 4096      /* matches kept per item; later ones are ignored */
+#define CLS_FIELD_LIMIT (256u << 10) /* bytes of one field looked at */
+#define CLS_SLACK 4096u          /* longer than any match: ends past window+this are too far */
+
+struct match {
+	uint32_t start, end; /* in the field's normalised text */
+	int32_t term;
+	int32_t next;        /* next match of the same term, or -1 */
+	uint8_t field;
+	uint8_t dead;        /* vetoed */
+};
+
+/* A term with tags of its own, or a rule: what turns matches into scores. */
+struct scorer {
+	const char *name;
+	const struct tg_tax_set *anchor;
+	struct tg_tax_set self;
+	int nconds;
+	const struct tg_tax_cond *cond;
+	int nscores;
+	const struct tg_tax_score *score;
+};
+
+struct cand {
+	uint8_t field;
+	uint32_t start, end;
+	const char *rule;
+};
+
+struct tg_classifier {
+	struct tg_taxonomy *tax;
+	hs_database_t *db;
+	hs_scratch_t *scratch;
+	uint32_t *width;     /* per pattern: fixed width, or 0 when SOM is reported */
+	uint8_t *pflags;     /* per pattern: TG_TAX_* flags */
+	int32_t *pterm;      /* per pattern: its term */
+	int nscorers;
+	struct scorer *scorers;
+	struct tg_norm norm[TG_FIELD_COUNT];
+	/* per item */
+	struct match *m;
+	int nm;
+	int field;
+	uint32_t gen;
+	uint32_t *stamp;     /* per term: gen when head/tail are valid */
+	int32_t *head, *tail;
+	float *score;        /* per tag */
+	int *ncand;          /* per tag */
+	struct cand *cand;   /* per tag, TG_TAG_MAX_EVIDENCE each */
+	int present[TG_RESULT_MAX_TAGS];
+};
+
+const char *
+tg_classifier_version(const struct tg_classifier *c)
+{
+	return c->tax->version;
+}
+
+const struct tg_taxonomy *
+tg_classifier_taxonomy(const struct tg_classifier *c)
+{
+	return c->tax;
+}
+
+void
+tg_classifier_free(struct tg_classifier *c)
+{
+	if (c == NULL)
+		return;
+	hs_free_scratch(c->scratch);
+	hs_free_database(c->db);
+	for (int f = 0; f < TG_FIELD_COUNT; f++)
+		tg_norm_free(&c->norm[f]);
+	free(c->width);
+	free(c->pflags);
+	free(c->pterm);
+	free(c->scorers);
+	free(c->m);
+	free(c->stamp);
+	free(c->head);
+	free(c->tail);
+	free(c->score);
+	free(c->ncand);
+	free(c->cand);
+	tg_taxonomy_free(c->tax);
+	free(c);
+}
+
+static size_t
+err_append(char *err, size_t errlen, size_t used, const char *file, int line, const char *why)
+{
+	int n;
+
+	if (err == NULL || used + 1 >= errlen)
+		return used;
+	n = snprintf(err + used, errlen - used, "%s%s:%d: %s", used ? "\n" : "", file, line, why);
+	if (n < 0)
+		return used;
+	return used + ((size_t)n < errlen - used ? (size_t)n : errlen - used - 1);
+}
+
+/* Check every pattern with hs_expression_info (to report each bad one by line)
+ * and learn which have a fixed width. Returns the number of bad patterns. */
+static int
+check_patterns(struct tg_classifier *c, char *err, size_t errlen)
+{
+	struct tg_taxonomy *t = c->tax;
+	size_t used = 0;
+	int bad = 0;
+
+	for (int i = 0; i < t->npatterns; i++) {
+		hs_expr_info_t *info = NULL;
+		hs_compile_error_t *cerr = NULL;
+		unsigned flags = t->patterns[i].flags & TG_TAX_CASELESS ? HS_FLAG_CASELESS : 0;
+		char why[512];
+
+		if (hs_expression_info(t->patterns[i].regex, flags, &info, &cerr) != HS_SUCCESS) {
+			snprintf(why, sizeof(why), "bad pattern /%s/: %s", t->patterns[i].regex,
+			    cerr ? cerr->message : "unknown error");
+			hs_free_compile_error(cerr);
+			used = err_append(err, errlen, used, t->file, t->patterns[i].line, why);
+			bad++;
+			continue;
+		}
+		if (info->min_width == 0) {
+			snprintf(why, sizeof(why), "pattern /%s/ can match empty text",
+			    t->patterns[i].regex);
+			used = err_append(err, errlen, used, t->file, t->patterns[i].line, why);
+			bad++;
+		} else if (info->min_width == info->max_width && info->max_width != UINT_MAX)
+			c->width[i] = info->min_width;
+		else
+			c->width[i] = 0;
+		free(info);
+	}
+	return bad;
+}
+
+static int
+compile_db(struct tg_classifier *c, char *err, size_t errlen)
+{
+	struct tg_taxonomy *t = c->tax;
+	const char **expr = NULL;
+	unsigned *flags = NULL, *ids = NULL;
+	hs_compile_error_t *cerr = NULL;
+	int rc = -1;
+
+	if (t->npatterns == 0)
+		return 0;
+	expr = tg_calloc((size_t)t->npatterns, sizeof(*expr));
+	flags = tg_calloc((size_t)t->npatterns, sizeof(*flags));
+	ids = tg_calloc((size_t)t->npatterns, sizeof(*ids));
+	for (int i = 0; i < t->npatterns; i++) {
+		expr[i] = t->patterns[i].regex;
+		flags[i] = (t->patterns[i].flags & TG_TAX_CASELESS ? HS_FLAG_CASELESS : 0) |
+		    (c->width[i] ? 0 : HS_FLAG_SOM_LEFTMOST);
+		ids[i] = (unsigned)i;
+	}
+	if (hs_compile_multi(expr, flags, ids, (unsigned)t->npatterns, HS_MODE_BLOCK, NULL,
+	    &c->db, &cerr) != HS_SUCCESS) {
+		char why[512];
+
+		if (cerr && cerr->expression >= 0 && cerr->expression < t->npatterns) {
+			snprintf(why, sizeof(why), "pattern /%s/: %s", t->patterns[cerr->expression].regex,
+			    cerr->message);
+			err_append(err, errlen, 0, t->file, t->patterns[cerr->expression].line, why);
+		} else
+			snprintf(err, errlen, "%s: compiling patterns: %s", t->file,
+			    cerr ? cerr->message : "unknown error");
+		hs_free_compile_error(cerr);
+		c->db = NULL;
+		goto out;
+	}
+	if (hs_alloc_scratch(c->db, &c->scratch) != HS_SUCCESS) {
+		snprintf(err, errlen, "%s: cannot allocate Hyperscan scratch", t->file);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(expr);
+	free(flags);
+	free(ids);
+	return rc;
+}
+
+static void
+build_scorers(struct tg_classifier *c)
+{
+	struct tg_taxonomy *t = c->tax;
+	int n = 0;
+
+	c->scorers = tg_calloc((size_t)(t->nterms + t->nrules), sizeof(*c->scorers));
+	for (int i = 0; i < t->nterms; i++) {
+		struct scorer *s;
+
+		if (t->terms[i].nscores == 0)
+			continue;
+		s = &c->scorers[n++];
+		s->name = t->terms[i].name;
+		s->self.n = 1;
+		s->self.term[0] = i;
+		s->anchor = &s->self;
+		s->nscores = t->terms[i].nscores;
+		s->score = t->terms[i].score;
+	}
+	for (int i = 0; i < t->nrules; i++) {
+		struct scorer *s = &c->scorers[n++];
+
+		s->name = t->rules[i].name;
+		s->anchor = &t->rules[i].anchor;
+		s->nconds = t->rules[i].nconds;
+		s->cond = t->rules[i].cond;
+		s->nscores = t->rules[i].nscores;
+		s->score = t->rules[i].score;
+	}
+	c->nscorers = n;
+}
+
+struct tg_classifier *
+tg_classifier_load(const char *path, char *err, size_t errlen)
+{
+	struct tg_classifier *c;
+	struct tg_taxonomy *t;
+	size_t nt;
+
+	if (err && errlen)
+		err[0] = '\0';
+	t = tg_taxonomy_load(path, err, errlen);
+	if (t == NULL)
+		return NULL;
+	c = tg_calloc(1, sizeof(*c));
+	c->tax = t;
+	c->width = tg_calloc((size_t)t->npatterns, sizeof(*c->width));
+	c->pflags = tg_calloc((size_t)t->npatterns, sizeof(*c->pflags));
+	c->pterm = tg_calloc((size_t)t->npatterns, sizeof(*c->pterm));
+	for (int i = 0; i < t->npatterns; i++) {
+		c->pflags[i] = (uint8_t)t->patterns[i].flags;
+		c->pterm[i] = t->patterns[i].term;
+	}
+	if (check_patterns(c, err, errlen) > 0 || compile_db(c, err, errlen) == -1) {
+		tg_classifier_free(c);
+		return NULL;
+	}
+	build_scorers(c);
+	for (int f = 0; f < TG_FIELD_COUNT; f++)
+		tg_norm_init(&c->norm[f], CLS_FIELD_LIMIT);
+	nt = (size_t)t->nterms;
+	c->m = tg_calloc(CLS_MAX_MATCHES, sizeof(*c->m));
+	c->stamp = tg_calloc(nt, sizeof(*c->stamp));
+	c->head = tg_calloc(nt, sizeof(*c->head));
+	c->tail = tg_calloc(nt, sizeof(*c->tail));
+	c->score = tg_calloc((size_t)t->ntags, sizeof(*c->score));
+	c->ncand = tg_calloc((size_t)t->ntags, sizeof(*c->ncand));
+	c->cand = tg_calloc((size_t)t->ntags * TG_TAG_MAX_EVIDENCE, sizeof(*c->cand));
+	return c;
+}
+
+static inline int
+word_byte(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	    ch == '_';
+}
+
+/* Hyperscan match callback: literal patterns have a fixed width (no SOM needed)
+ * and their word boundaries are checked here, which keeps the database literal. */
+static int
+on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+    void *ctx)
+{
+	struct tg_classifier *c = ctx;
+	const struct tg_norm *nm = &c->norm[c->field];
+	int term = c->pterm[id];
+	unsigned pf = c->pflags[id];
+	uint32_t end = (uint32_t)to;
+	uint32_t start = c->width[id] ? end - c->width[id] : (uint32_t)from;
+	struct match *m;
+
+	if ((pf & TG_TAX_WORD_START) && start > 0 && word_byte(nm->text[start - 1]))
+		return 0;
+	if (pf & TG_TAX_PREFIX) {
+		while (end < nm->len && word_byte(nm->text[end]))
+			end++;
+	} else if ((pf & TG_TAX_WORD_END) && end < nm->len && word_byte(nm->text[end]))
+		return 0;
+	if (c->stamp[term] == c->gen) {
+		m = &c->m[c->tail[term]];
+		if (m->field == c->field && start < m->end && end > m->start) {
+			/* Two aliases of one term on the same words: one match. */
+			if (start < m->start)
+				m->start = start;
+			if (end > m->end)
+				m->end = end;
+			return 0;
+		}
+	}
+	if (c->nm >= CLS_MAX_MATCHES)
+		return 0;
+	m = &c->m[c->nm];
+	m->start = start;
+	m->end = end;
+	m->term = term;
+	m->next = -1;
+	m->field = (uint8_t)c->field;
+	m->dead = 0;
+	if (c->stamp[term] == c->gen)
+		c->m[c->tail[term]].next = c->nm;
+	else {
+		c->stamp[term] = c->gen;
+		c->head[term] = c->nm;
+	}
+	c->tail[term] = c->nm;
+	c->nm++;
+	return 0;
+}
+
+static inline int32_t
+first(const struct tg_classifier *c, int term)
+{
+	return c->stamp[term] == c->gen ? c->head[term] : -1;
+}
+
+static inline uint32_t
+gap(const struct match *a, const struct match *b)
+{
+	uint32_t lo = a->end < b->end ? a->end : b->end;
+	uint32_t hi = a->start > b->start ? a->start : b->start;
+
+	return hi > lo ? hi - lo : 0;
+}
+
+/* Does cond hold for match mi? With distinct (a rule's NEAR), a context match
+ * on the same words as the anchor does not count: it must be other words. */
+static int
+cond_holds(const struct tg_classifier *c, int32_t mi, const struct tg_tax_cond *cond,
+    int distinct)
+{
+	const struct match *m = &c->m[mi];
+	int found = 0;
+
+	for (int k = 0; k < cond->set.n && !found; k++) {
+		for (int32_t j = first(c, cond->set.term[k]); j >= 0; j = c->m[j].next) {
+			const struct match *o = &c->m[j];
+
+			if (o->dead || j == mi)
+				continue;
+			if (cond->kind == TG_COND_AND || cond->kind == TG_COND_NOT) {
+				found = 1;
+				break;
+			}
+			/* A term's matches come in scan order: by field, then by end. */
+			if (o->field < m->field)
+				continue;
+			if (o->field > m->field || o->end > m->end + cond->window + CLS_SLACK)
+				break;
+			if (distinct && o->start < m->end && o->end > m->start)
+				continue;
+			if (cond->kind == TG_COND_IN)
+				found = o->start <= m->start && o->end >= m->end;
+			else
+				found = gap(m, o) <= cond->window;
+			if (found)
+				break;
+		}
+	}
+	if (cond->kind == TG_COND_NOT || cond->kind == TG_COND_NOTNEAR)
+		return !found;
+	return found;
+}
+
+static void
+apply_vetoes(struct tg_classifier *c)
+{
+	const struct tg_taxonomy *t = c->tax;
+
+	for (int v = 0; v < t->nvetoes; v++) {
+		const struct tg_tax_veto *veto = &t->vetoes[v];
+
+		if (veto->all_terms) {
+			for (int32_t i = 0; i < c->nm; i++)
+				if (!c->m[i].dead && cond_holds(c, i, &veto->cond, 0))
+					c->m[i].dead = 1;
+			continue;
+		}
+		for (int k = 0; k < veto->target.n; k++)
+			for (int32_t i = first(c, veto->target.term[k]); i >= 0; i = c->m[i].next)
+				if (!c->m[i].dead && cond_holds(c, i, &veto->cond, 0))
+					c->m[i].dead = 1;
+	}
+}
+
+static void
+add_cand(struct tg_classifier *c, int tag, const struct match *m, const char *rule)
+{
+	struct cand *cd;
+	uint32_t os, oe;
+
+	if (c->ncand[tag] >= TG_TAG_MAX_EVIDENCE)
+		return;
+	tg_norm_span(&c->norm[m->field], m->start, m->end, &os, &oe);
+	cd = &c->cand[tag * TG_TAG_MAX_EVIDENCE + c->ncand[tag]++];
+	cd->field = m->field;
+	cd->start = os;
+	cd->end = oe;
+	cd->rule = rule;
+}
+
+static void
+run_scorers(struct tg_classifier *c)
+{
+	const struct tg_taxonomy *t = c->tax;
+
+	for (int s = 0; s < c->nscorers; s++) {
+		const struct scorer *sc = &c->scorers[s];
+		int count[TG_FIELD_COUNT] = { 0 };
+
+		for (int k = 0; k < sc->anchor->n; k++) {
+			for (int32_t i = first(c, sc->anchor->term[k]); i >= 0; i = c->m[i].next) {
+				const struct match *m = &c->m[i];
+				int ok = 1;
+				float fw;
+
+				if (m->dead || count[m->field] >= t->repeat)
+					continue;
+				for (int j = 0; j < sc->nconds && ok; j++)
+					ok = cond_holds(c, i, &sc->cond[j], sc->cond[j].kind == TG_COND_NEAR);
+				if (!ok)
+					continue;
+				count[m->field]++;
+				fw = t->field_weight[m->field];
+				for (int j = 0; j < sc->nscores; j++) {
+					c->score[sc->score[j].tag] += sc->score[j].weight * fw;
+					if (sc->score[j].weight > 0)
+						add_cand(c, sc->score[j].tag, m, sc->name);
+				}
+			}
+		}
+	}
+}
+
+static void
+copy_cands(const struct tg_classifier *c, struct tg_tag *tag, int ti, int max)
+{
+	const struct cand *cd = &c->cand[ti * TG_TAG_MAX_EVIDENCE];
+
+	for (int i = 0; i < c->ncand[ti] && i < max; i++)
+		tg_tag_add_evidence(tag, (enum tg_field)cd[i].field, cd[i].start, cd[i].end,
+		    cd[i].rule);
+}
+
+static int
+relevant(const struct tg_classifier *c)
+{
+	const struct tg_taxonomy *t = c->tax;
+
+	for (int r = 0; r < t->nrelevant; r++) {
+		int ok = 1;
+
+		for (int i = 0; i < t->relevant[r].n && ok; i++) {
+			int item = t->relevant[r].item[i];
+
+			if (item >= 0)
+				ok = c->present[item];
+			else {
+				enum tg_tax_kind kind = item == TG_TAX_ANY_ACTOR ? TG_TAX_ACTOR :
+				    TG_TAX_TOPIC;
+
+				ok = 0;
+				for (int k = 0; k < t->ntags && !ok; k++)
+					ok = c->present[k] && t->tags[k].kind == kind;
+			}
+		}
+		if (ok)
+			return 1;
+	}
+	return 0;
+}
+
+int
+tg_classify(struct tg_classifier *c, const struct tg_classify_input *in,
+    struct tg_result *out, char *err, size_t errlen)
+{
+	const struct tg_taxonomy *t = c->tax;
+	const char *text[TG_FIELD_COUNT] = { in->title, in->summary, in->categories };
+	size_t len[TG_FIELD_COUNT] = { in->title_len, in->summary_len, in->categories_len };
+
+	tg_result_reset(out);
+	snprintf(out->taxonomy, sizeof(out->taxonomy), "%s", t->version);
+	c->nm = 0;
+	if (++c->gen == 0) {
+		memset(c->stamp, 0, (size_t)t->nterms * sizeof(*c->stamp));
+		c->gen = 1;
+	}
+	for (int f = 0; f < TG_FIELD_COUNT; f++) {
+		c->norm[f].len = 0;
+		if (text[f] == NULL || len[f] == 0)
+			continue;
+		if (tg_norm_run(&c->norm[f], text[f], len[f]) == -1) {
+			snprintf(err, errlen, "out of memory normalising the %s",
+			    tg_field_name((enum tg_field)f));
+			tg_result_reset(out);
+			return -1;
+		}
+		if (c->db == NULL || c->norm[f].len == 0)
+			continue;
+		c->field = f;
+		if (hs_scan(c->db, c->norm[f].text, (unsigned)c->norm[f].len, 0, c->scratch,
+		    on_match, c) != HS_SUCCESS) {
+			snprintf(err, errlen, "hyperscan scan failed on the %s",
+			    tg_field_name((enum tg_field)f));
+			tg_result_reset(out);
+			return -1;
+		}
+	}
+	memset(c->score, 0, (size_t)t->ntags * sizeof(*c->score));
+	memset(c->ncand, 0, (size_t)t->ntags * sizeof(*c->ncand));
+	apply_vetoes(c);
+	run_scorers(c);
+	for (int i = 0; i < t->ntags; i++) {
+		struct tg_tag *tag;
+
+		c->present[i] = c->score[i] >= t->tags[i].threshold;
+		if (!c->present[i])
+			continue;
+		tag = tg_result_add_tag(out, t->tags[i].name, c->score[i], t->tags[i].threshold);
+		if (tag)
+			copy_cands(c, tag, i, TG_TAG_MAX_EVIDENCE);
+	}
+	for (int d = 0; d < t->ndyads; d++) {
+		const struct tg_tax_dyad *dy = &t->dyads[d];
+		float ra, rb;
+		struct tg_tag *tag;
+
+		if (!c->present[dy->a] || !c->present[dy->b])
+			continue;
+		ra = c->score[dy->a] / t->tags[dy->a].threshold;
+		rb = c->score[dy->b] / t->tags[dy->b].threshold;
+		tag = tg_result_add_tag(out, dy->name, ra < rb ? ra : rb, 1.0f);
+		if (tag) {
+			copy_cands(c, tag, dy->a, TG_TAG_MAX_EVIDENCE / 2);
+			copy_cands(c, tag, dy->b, TG_TAG_MAX_EVIDENCE / 2);
+		}
+	}
+	out->relevant = relevant(c);
+	return 0;
+}
