@@ -14,9 +14,12 @@
 
 #include "../common/util.h"
 #include "config.h"
+#include "netfilter.h"
+#include "httpd.h"
 
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024) /* cap on the config file */
 #define CONFIG_MAX_FEEDS 10000
+#define CONFIG_MAX_LIST 1024 /* entries in a list option */
 
 enum opt_type {
 	OPT_STRING,
@@ -26,6 +29,8 @@ enum opt_type {
 	OPT_PATH,     /* string; relative paths are resolved against the config dir */
 	OPT_ENDPOINT, /* ZeroMQ endpoint: tcp://, ipc:// or inproc:// */
 	OPT_URL,      /* feed URL: http, https or (when allowed) file */
+	OPT_STRLIST,  /* array of non-empty strings, each checked by the option's check */
+	OPT_LISTEN,   /* host:port to listen on; "" turns the listener off */
 };
 
 static const char *const type_names[] = {
@@ -36,11 +41,14 @@ static const char *const type_names[] = {
 	[OPT_PATH] = "path",
 	[OPT_ENDPOINT] = "endpoint",
 	[OPT_URL] = "url",
+	[OPT_STRLIST] = "list",
+	[OPT_LISTEN] = "listen",
 };
 
 #define F_NULL 0x01     /* null is accepted (and may be the default) */
 #define F_REQUIRED 0x02 /* the key must be present */
 #define F_INHERIT 0x04  /* int: the default is the top-level default_interval */
+#define F_FEED_INTERVAL 0x08 /* feed int: the default is the feed's own interval */
 
 struct opt {
 	const char *name;
@@ -51,6 +59,8 @@ struct opt {
 	long min, max;              /* bounds of int options */
 	const char *const *choices; /* allowed values of a string, NULL-terminated */
 	const char *def_doc;        /* default as shown in help, when not the value */
+	const char *allowed_doc;    /* allowed values as shown in help, when not derived */
+	int (*check)(const char *s, char *err, size_t errlen); /* list entries; 0 if good */
 	size_t offset;              /* where the value lives in its struct */
 	size_t size;                /* and its size */
 	const char *help;
@@ -60,6 +70,14 @@ struct opt {
 	.offset = offsetof(struct type, member), .size = sizeof(((struct type *)0)->member)
 
 static const char *const log_levels[] = { "error", "warning", "notice", "info", "debug", NULL };
+
+static int
+check_cidr(const char *s, char *err, size_t errlen)
+{
+	struct tg_cidr c;
+
+	return tg_netfilter_parse_cidr(s, &c, err, errlen);
+}
 
 static const struct opt options[] = {
 	{ .name = "feeds", .type = OPT_FEEDS, AT(tg_config, feeds),
@@ -81,6 +99,19 @@ static const struct opt options[] = {
 	{ .name = "worker_endpoint", .type = OPT_ENDPOINT, .def_str = "ipc:///run/tigris/workers.sock",
 	    AT(tg_config, worker_endpoint),
 	    .help = "ZeroMQ endpoint of the ROUTER socket workers connect to." },
+	{ .name = "replay", .type = OPT_ENDPOINT, .flags = F_NULL, .def_str = "tcp://127.0.0.1:7702",
+	    AT(tg_config, replay),
+	    .help = "ZeroMQ endpoint of the replay ROUTER (alerts by sequence number); null: off." },
+	{ .name = "replay_retention", .type = OPT_INT, .def_num = 604800, .min = 60,
+	    .max = 31536000, AT(tg_config, replay_retention),
+	    .help = "Seconds alerts are kept for replay." },
+	{ .name = "max_attempts", .type = OPT_INT, .def_num = 3, .min = 1, .max = 100,
+	    AT(tg_config, max_attempts),
+	    .help = "Workers an item may take down (crash, hang) before it is dead-lettered." },
+	{ .name = "max_queue", .type = OPT_INT, .def_num = 10000, .min = 10, .max = 10000000,
+	    AT(tg_config, max_queue),
+	    .help = "Items held in memory for the workers; beyond, they wait in the store and "
+		    "fetching slows down." },
 	{ .name = "allow_file_urls", .type = OPT_BOOL, .def_num = 0, AT(tg_config, allow_file_urls),
 	    .help = "Accept file: URLs and plain paths as feed URLs (demos and tests)." },
 	{ .name = "default_interval", .type = OPT_INT, .def_num = 300, .min = 1, .max = 604800,
@@ -103,6 +134,31 @@ static const struct opt options[] = {
 	    AT(tg_config, user_agent), .help = "User-Agent header sent with every fetch." },
 	{ .name = "log_level", .type = OPT_STRING, .def_str = "info", .choices = log_levels,
 	    AT(tg_config, log_level), .help = "Most verbose level logged." },
+	{ .name = "allow_networks", .type = OPT_STRLIST, .check = check_cidr,
+	    .allowed_doc = "IPv4/IPv6 CIDRs", AT(tg_config, allow_networks),
+	    .help = "Networks feeds may be fetched from although they are loopback, private, "
+		    "link-local or otherwise inward (refused by default, redirects and DNS "
+		    "answers included), e.g. [\"127.0.0.0/8\"]." },
+	{ .name = "backoff_cap", .type = OPT_INT, .def_num = 3600, .min = 1, .max = 604800,
+	    AT(tg_config, backoff_cap),
+	    .help = "Longest wait in seconds between retries of a failing feed (never shorter "
+		    "than its interval); it is retried at that pace for ever." },
+	{ .name = "host_max_concurrent", .type = OPT_INT, .def_num = 2, .min = 1, .max = 64,
+	    AT(tg_config, host_max_concurrent),
+	    .help = "Fetches under way at once to one host name; more wait their turn." },
+	{ .name = "host_min_gap_ms", .type = OPT_INT, .def_num = 100, .min = 0, .max = 60000,
+	    AT(tg_config, host_min_gap_ms),
+	    .help = "Least time in milliseconds between the starts of two fetches to one host." },
+	{ .name = "low_speed_limit", .type = OPT_INT, .def_num = 100, .min = 0, .max = 1000000,
+	    AT(tg_config, low_speed_limit),
+	    .help = "A fetch slower than this many bytes per second for low_speed_time seconds "
+		    "is aborted; 0 turns the check off." },
+	{ .name = "low_speed_time", .type = OPT_INT, .def_num = 15, .min = 1, .max = 600,
+	    AT(tg_config, low_speed_time),
+	    .help = "Seconds a fetch may stay below low_speed_limit." },
+	{ .name = "http_listen", .type = OPT_LISTEN, .def_str = TG_HTTPD_DEFAULT_LISTEN,
+	    AT(tg_config, http_listen),
+	    .help = "Address of the HTTP server for /metrics, /healthz and /feeds; \"\" turns it off." },
 };
 
 static const struct opt feed_options[] = {
@@ -114,6 +170,12 @@ static const struct opt feed_options[] = {
 	    .help = "Seconds between fetches of this feed." },
 	{ .name = "name", .type = OPT_STRING, .flags = F_NULL, .def_doc = "the url",
 	    AT(tg_feed_conf, name), .help = "Feed id carried by its items and alerts; unique." },
+	{ .name = "min_interval", .type = OPT_INT, .flags = F_FEED_INTERVAL, .min = 1,
+	    .max = 604800, .def_doc = "interval", AT(tg_feed_conf, min_interval),
+	    .help = "Shortest interval adaptive polling may use for a feed that posts often." },
+	{ .name = "max_interval", .type = OPT_INT, .flags = F_FEED_INTERVAL, .min = 1,
+	    .max = 604800, .def_doc = "interval", AT(tg_feed_conf, max_interval),
+	    .help = "Longest interval adaptive polling may use for a feed that rarely posts." },
 };
 
 #define NOPTS(t) (sizeof(t) / sizeof((t)[0]))
@@ -442,6 +504,65 @@ store_int(const struct opt *o, void *base, long v)
 }
 
 static void
+strlist_clear(struct tg_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* An array of non-empty strings, each passing o->check, into the list at base. */
+static void
+parse_strlist(struct parse *p, const struct opt *o, void *base, const char *key, json_t *v)
+{
+	struct tg_strlist *l = opt_field(o, base), nl = { NULL, 0 };
+	char cerr[256];
+	size_t n;
+	int bad = 0;
+
+	if (!json_is_array(v)) {
+		problem(p, "%s: expected an array of strings, got %s", key, json_kind(v));
+		return;
+	}
+	n = json_array_size(v);
+	if (n > CONFIG_MAX_LIST) {
+		problem(p, "%s: %zu entries, more than the %d allowed", key, n, CONFIG_MAX_LIST);
+		return;
+	}
+	nl.v = tg_calloc(n ? n : 1, sizeof(*nl.v));
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(v, i);
+		const char *s;
+
+		if (!json_is_string(e)) {
+			problem(p, "%s[%zu]: expected a string, got %s", key, i, json_kind(e));
+			bad++;
+			continue;
+		}
+		s = json_string_value(e);
+		if (*s == '\0') {
+			problem(p, "%s[%zu]: must not be empty", key, i);
+			bad++;
+			continue;
+		}
+		if (o->check && o->check(s, cerr, sizeof(cerr)) != 0) {
+			problem(p, "%s[%zu]: %s", key, i, cerr);
+			bad++;
+			continue;
+		}
+		nl.v[nl.n++] = tg_strdup(s);
+	}
+	if (bad) {
+		strlist_clear(&nl);
+		return;
+	}
+	strlist_clear(l);
+	*l = nl;
+}
+
+static void
 set_default(struct parse *p, const struct opt *o, void *base)
 {
 	switch (o->type) {
@@ -455,7 +576,11 @@ set_default(struct parse *p, const struct opt *o, void *base)
 	case OPT_PATH:
 	case OPT_ENDPOINT:
 	case OPT_URL:
+	case OPT_LISTEN:
 		tg_str_set(opt_field(o, base), o->def_str);
+		break;
+	case OPT_STRLIST:
+		strlist_clear(opt_field(o, base));
 		break;
 	case OPT_FEEDS:
 		break;
@@ -468,8 +593,11 @@ static void parse_feeds(struct parse *p, const char *key, json_t *v);
 static char *
 check_string(struct parse *p, const struct opt *o, const char *key, const char *s)
 {
-	char *r;
+	char *r, host[256], lerr[256];
+	int port;
 
+	if (*s == '\0' && o->type == OPT_LISTEN)
+		return tg_strdup("");
 	if (*s == '\0') {
 		problem(p, "%s: must not be empty", key);
 		return NULL;
@@ -496,6 +624,12 @@ check_string(struct parse *p, const struct opt *o, const char *key, const char *
 		return tg_strdup(s);
 	case OPT_URL:
 		return check_url(p, key, s);
+	case OPT_LISTEN:
+		if (tg_httpd_parse_listen(s, host, sizeof(host), &port, lerr, sizeof(lerr)) != 0) {
+			problem(p, "%s: %s", key, lerr);
+			return NULL;
+		}
+		return tg_strdup(s);
 	default:
 		return tg_strdup(s);
 	}
@@ -531,10 +665,14 @@ parse_value(struct parse *p, const struct opt *o, void *base, const char *key, j
 	case OPT_FEEDS:
 		parse_feeds(p, key, v);
 		return;
+	case OPT_STRLIST:
+		parse_strlist(p, o, base, key, v);
+		return;
 	case OPT_STRING:
 	case OPT_PATH:
 	case OPT_ENDPOINT:
 	case OPT_URL:
+	case OPT_LISTEN:
 		if (json_is_null(v) && (o->flags & F_NULL)) {
 			tg_str_set(opt_field(o, base), NULL);
 			return;
@@ -598,6 +736,22 @@ parse_object(struct parse *p, const struct opt *table, size_t nopts, json_t *obj
 	}
 }
 
+/* min_interval and max_interval default to the interval and must hold it. */
+static void
+feed_interval_bounds(struct parse *p, struct tg_feed_conf *f, const char *where)
+{
+	if (f->min_interval == 0)
+		f->min_interval = f->interval;
+	if (f->max_interval == 0)
+		f->max_interval = f->interval;
+	if (f->min_interval > f->interval)
+		problem(p, "%s.min_interval: %d is longer than the interval (%d)", where,
+		    f->min_interval, f->interval);
+	if (f->max_interval < f->interval)
+		problem(p, "%s.max_interval: %d is shorter than the interval (%d)", where,
+		    f->max_interval, f->interval);
+}
+
 static void
 parse_feeds(struct parse *p, const char *key, json_t *v)
 {
@@ -629,6 +783,7 @@ parse_feeds(struct parse *p, const char *key, json_t *v)
 		parse_object(p, feed_options, NOPTS(feed_options), e, f, where);
 		if (f->name == NULL && f->url != NULL)
 			f->name = tg_strdup(f->url);
+		feed_interval_bounds(p, f, where);
 	}
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < i; j++) {
@@ -746,7 +901,11 @@ tg_config_free(struct tg_config *cfg)
 		case OPT_PATH:
 		case OPT_ENDPOINT:
 		case OPT_URL:
+		case OPT_LISTEN:
 			free(*(char **)opt_field(&options[i], cfg));
+			break;
+		case OPT_STRLIST:
+			strlist_clear(opt_field(&options[i], cfg));
 			break;
 		default:
 			break;
@@ -771,6 +930,7 @@ format_default(const struct opt *o, char *buf, size_t len)
 		snprintf(buf, len, "%s", o->def_num ? "true" : "false");
 		break;
 	case OPT_FEEDS:
+	case OPT_STRLIST:
 		snprintf(buf, len, "[]");
 		break;
 	default:
@@ -789,6 +949,10 @@ format_allowed(const struct opt *o, char *buf, size_t len)
 	int n;
 
 	buf[0] = '\0';
+	if (o->allowed_doc) {
+		snprintf(buf, len, "%s", o->allowed_doc);
+		return;
+	}
 	if (o->type == OPT_INT) {
 		snprintf(buf, len, "%ld..%ld", o->min, o->max);
 		return;
@@ -799,6 +963,10 @@ format_allowed(const struct opt *o, char *buf, size_t len)
 	}
 	if (o->type == OPT_URL) {
 		snprintf(buf, len, "http://, https://, file:");
+		return;
+	}
+	if (o->type == OPT_LISTEN) {
+		snprintf(buf, len, "host:port, [v6addr]:port, \"\"");
 		return;
 	}
 	if (o->choices == NULL)

@@ -15,6 +15,14 @@ struct tg_feed_conf {
 	char *url;     /* absolute URL (http, https, or file when allowed) */
 	char *name;    /* configured name, else a copy of url */
 	int interval;  /* seconds between fetches */
+	int min_interval; /* adaptive polling bounds in seconds; both equal interval */
+	int max_interval; /* when not configured (a fixed schedule) */
+};
+
+/* A list of strings; v and every string are owned by the list. */
+struct tg_strlist {
+	char **v;
+	size_t n;
 };
 
 struct tg_config {
@@ -28,6 +36,10 @@ struct tg_config {
 	int worker_credit;      /* items each worker may hold at once */
 	char *publish;          /* ZeroMQ endpoint of the alert PUB socket */
 	char *worker_endpoint;  /* ZeroMQ endpoint workers connect to (ROUTER) */
+	char *replay;           /* ZeroMQ endpoint of the replay ROUTER; NULL: off */
+	int replay_retention;   /* seconds alerts are kept for replay */
+	int max_attempts;       /* deliveries before an item is dead-lettered */
+	int max_queue;          /* items held in memory for the workers */
 	bool allow_file_urls;
 	int default_interval;   /* seconds, for feeds without "interval" */
 	int jitter_pct;         /* +- percent of the interval added at random */
@@ -37,6 +49,13 @@ struct tg_config {
 	int max_items_per_feed; /* items kept from one fetch */
 	char *user_agent;
 	char *log_level;        /* error, warning, notice, info, debug */
+	struct tg_strlist allow_networks; /* CIDRs exempt from the inward-address filter */
+	int backoff_cap;        /* seconds: longest wait between retries of a failing feed */
+	int host_max_concurrent; /* fetches under way at once to one host */
+	int host_min_gap_ms;    /* least time between the starts of two fetches to one host */
+	int low_speed_limit;    /* a fetch slower than this many bytes/s ... */
+	int low_speed_time;     /* ... for this many seconds is aborted */
+	char *http_listen;      /* host:port of the operations HTTP server; "" disables */
 };
 
 /* Read and validate path. On success returns 0 and *out (caller frees with

@@ -22,6 +22,7 @@
 #include "dispatch.h"
 #include "feed.h"
 #include "fetch.h"
+#include "replay.h"
 #include "store.h"
 #include "supervise.h"
 
@@ -31,6 +32,17 @@
 #define WORKER_STOP_GRACE_MS 2000
 #define SHUTDOWN_GRACE_MS 5000 /* wait this long for items in flight on SIGTERM */
 #define STATUS_EVERY_S 5
+#define OUTBOX_MAX 512 /* alerts committed and published together at most */
+#define PRUNE_EVERY_S 3600
+
+/* An alert stored in this turn's transaction, published once it commits. */
+struct outbox_entry {
+	uint64_t seq;
+	char *json;
+	size_t len;
+	bool relevant;
+	char tags[TG_ALERT_TAGS_MAX];
+};
 
 /* One configured feed at run time. It owns a copy of its config entry so that
  * a reload can replace the config while a fetch of the feed is under way. */
@@ -71,6 +83,13 @@ struct tg_daemon {
 	struct tg_feed_limits limits;
 	struct tg_daemon_counters counters;
 	struct tg_alert alert; /* scratch, reused for every alert */
+	struct outbox_entry *batch;
+	size_t nbatch;
+	struct event *flush_ev;
+	uint64_t published_seq;          /* last alert handed to the PUB socket */
+	uint64_t recorded_published_seq; /* ... as the store knows it */
+	struct tg_replay *replay;
+	struct event *prune_timer;
 };
 
 static void feed_free(struct feed_run *fr);
@@ -256,12 +275,69 @@ on_feed_timer(evutil_socket_t fd, short what, void *arg)
 	fr->busy = true;
 }
 
-/* A worker's result: publish the alert, then remember that it was published. */
+/* The alerts of one loop turn are written to the store in one transaction and
+ * published only once it has committed (the outbox): a crash can repeat an
+ * alert (same seq and alert id) but never lose one. */
+static void
+flush_outbox(struct tg_daemon *d)
+{
+	char err[512];
+
+	if (d->nbatch == 0)
+		return;
+	if (tg_store_commit(d->store, err, sizeof(err)) != 0)
+		tg_err("store: %s (the items stay pending and are sent again at the next start)",
+		    err);
+	for (size_t i = 0; i < d->nbatch; i++) {
+		struct outbox_entry *e = &d->batch[i];
+
+		if (tg_alert_publish_tags(d->pub, e->relevant, e->tags, e->json, e->len) < 0)
+			tg_err("publish: %s", zmq_strerror(zmq_errno()));
+		else
+			d->counters.alerts++;
+		d->published_seq = e->seq;
+		free(e->json);
+		e->json = NULL;
+	}
+	d->nbatch = 0;
+}
+
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	flush_outbox(arg);
+}
+
+/* Open the batch of this loop turn: a transaction that also records how far the
+ * previous batches were published. */
+static int
+open_batch(struct tg_daemon *d)
+{
+	char err[512];
+
+	if (d->nbatch > 0)
+		return 0;
+	if (tg_store_begin(d->store, err, sizeof(err)) != 0) {
+		tg_err("store: %s", err);
+		return -1;
+	}
+	if (d->published_seq > d->recorded_published_seq) {
+		if (tg_store_set_published_seq(d->store, d->published_seq, err, sizeof(err)) == 0)
+			d->recorded_published_seq = d->published_seq;
+		else
+			tg_err("store: %s", err);
+	}
+	event_active(d->flush_ev, EV_TIMEOUT, 0);
+	return 0;
+}
+
+/* A worker's result: build the alert, put it in this turn's outbox. */
 static void
 on_result(void *arg, struct tg_job *job, const struct tg_result *r)
 {
 	struct tg_daemon *d = arg;
 	struct tg_alert *a = &d->alert;
+	struct outbox_entry *e;
 	char err[512];
 	size_t len;
 	char *json;
@@ -276,18 +352,79 @@ on_result(void *arg, struct tg_job *job, const struct tg_result *r)
 	json = tg_alert_encode(a, &len);
 	tg_item_init(&a->item);
 	if (json == NULL) {
-		tg_err("feed item %s: alert too large to publish", job->item.id);
+		tg_err("feed %s: item %s: alert too large to publish; it stays pending",
+		    job->item.feed, job->item.id);
+		return;
+	}
+	if (open_batch(d) != 0) {
+		free(json);
+		return;
+	}
+	e = &d->batch[d->nbatch];
+	tg_alert_join_tags(r, e->tags, sizeof(e->tags));
+	if (tg_store_alert_add(d->store, a->seq, a->alert_id, job->feed_id, job->item.id, e->tags,
+		a->published_ms, json, len, err, sizeof(err)) != 0) {
+		tg_err("store: %s", err);
+		free(json);
+		if (d->nbatch == 0)
+			flush_outbox(d); /* nothing to publish; ends the transaction */
 		return;
 	}
 	d->seq++;
-	if (tg_alert_publish(d->pub, r, json, len) < 0)
-		tg_err("publish: %s", zmq_strerror(zmq_errno()));
-	else
-		d->counters.alerts++;
-	free(json);
-	if (tg_store_item_published(d->store, job->feed_id, job->item.id, d->seq, err,
+	e->seq = a->seq;
+	e->json = json;
+	e->len = len;
+	e->relevant = r->relevant;
+	d->nbatch++;
+	if (d->nbatch == OUTBOX_MAX)
+		flush_outbox(d);
+}
+
+static void
+on_dead_letter(void *arg, struct tg_job *job)
+{
+	struct tg_daemon *d = arg;
+	char err[512], why[128];
+
+	snprintf(why, sizeof(why), "took down %d worker(s)", job->failures);
+	if (tg_store_dead_letter(d->store, job->feed_id, job->item.id, job->failures, why, err,
 		sizeof(err)) != 0)
 		tg_err("store: %s", err);
+	d->counters.dead_letters++;
+}
+
+/* At start: alerts stored but perhaps never handed to the PUB socket. */
+static void
+republish_one(void *arg, uint64_t seq, const char *json, size_t len)
+{
+	struct tg_daemon *d = arg;
+	struct tg_alert a;
+	char err[256], tags[TG_ALERT_TAGS_MAX];
+
+	tg_alert_init(&a);
+	if (tg_alert_decode(json, len, &a, err, sizeof(err)) != 0) {
+		tg_err("store: alert %llu is unreadable: %s", (unsigned long long)seq, err);
+		return;
+	}
+	tg_alert_join_tags(&a.result, tags, sizeof(tags));
+	if (tg_alert_publish_tags(d->pub, a.result.relevant, tags, json, len) >= 0)
+		d->published_seq = seq;
+	tg_alert_clear(&a);
+}
+
+/* Forget alerts older than the replay retention. */
+static void
+on_prune_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct tg_daemon *d = arg;
+	char err[512];
+	int64_t n = tg_store_alerts_prune(d->store,
+	    tg_now_wall_ms() - (int64_t)d->cfg->replay_retention * 1000, err, sizeof(err));
+
+	if (n < 0)
+		tg_err("store: %s", err);
+	else if (n > 0)
+		tg_info("replay: %lld alert(s) past the retention removed", (long long)n);
 }
 
 static void
@@ -698,6 +835,21 @@ tg_daemon_new(struct tg_config *cfg, const char *self_path, char *err, size_t er
 	    errlen);
 	if (d->dispatch == NULL)
 		goto fail;
+	tg_dispatch_set_dead_letter(d->dispatch, cfg->max_attempts, on_dead_letter);
+	if (cfg->replay) {
+		d->replay = tg_replay_new(d->base, d->zctx, cfg->replay, d->store, d->epoch, err,
+		    errlen);
+		if (d->replay == NULL)
+			goto fail;
+	}
+	d->batch = tg_calloc(OUTBOX_MAX, sizeof(*d->batch));
+	d->flush_ev = event_new(d->base, -1, 0, on_flush, d);
+	d->prune_timer = event_new(d->base, -1, EV_PERSIST, on_prune_timer, d);
+	if (d->flush_ev == NULL || d->prune_timer == NULL) {
+		snprintf(err, errlen, "cannot create the outbox events");
+		goto fail;
+	}
+	d->published_seq = d->recorded_published_seq = tg_store_published_seq(d->store);
 
 	tg_fetch_opts_default(&fo);
 	fo.timeout_s = cfg->fetch_timeout;
@@ -748,6 +900,20 @@ tg_daemon_run(struct tg_daemon *d, char *err, size_t errlen)
 	signal(SIGPIPE, SIG_IGN);
 	if (tg_supervisor_start(d->super, err, errlen) != 0)
 		return -1;
+	{
+		/* Alerts stored by the last run but perhaps never published. */
+		int n = tg_store_alerts_range(d->store, d->published_seq + 1, 0, NULL, 0,
+		    republish_one, d, serr, sizeof(serr));
+		if (n < 0)
+			tg_err("store: cannot read unpublished alerts: %s", serr);
+		else if (n > 0)
+			tg_notice("%d stored alert(s) from the last run published again", n);
+	}
+	on_prune_timer(-1, 0, d);
+	{
+		struct timeval tv = { PRUNE_EVERY_S, 0 };
+		event_add(d->prune_timer, &tv);
+	}
 	pending = tg_store_items_pending(d->store, requeue_pending, d, serr, sizeof(serr));
 	if (pending < 0)
 		tg_err("store: cannot read pending items: %s", serr);
@@ -771,6 +937,20 @@ tg_daemon_free(struct tg_daemon *d)
 {
 	if (d == NULL)
 		return;
+	if (d->store && d->batch) {
+		char err[512];
+
+		flush_outbox(d);
+		if (d->published_seq > d->recorded_published_seq &&
+		    tg_store_set_published_seq(d->store, d->published_seq, err, sizeof(err)) != 0)
+			tg_err("store: %s", err);
+	}
+	free(d->batch);
+	if (d->flush_ev)
+		event_free(d->flush_ev);
+	if (d->prune_timer)
+		event_free(d->prune_timer);
+	tg_replay_free(d->replay);
 	tg_supervisor_free(d->super, WORKER_STOP_GRACE_MS);
 	for (size_t i = 0; i < d->nfeeds; i++)
 		feed_free(d->feeds[i]);

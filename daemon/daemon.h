@@ -24,6 +24,7 @@ struct tg_daemon_counters {
 	uint64_t items_dup;
 	uint64_t alerts;
 	uint64_t bytes;
+	uint64_t dead_letters;
 };
 
 /* Build the daemon from cfg (which it takes over and frees): opens the store,

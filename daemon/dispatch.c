@@ -4,6 +4,7 @@
  * delivery id. See dispatch.h.
  */
 #include <event2/event.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct tg_worker_peer {
 	uint32_t credit;
 	uint32_t inflight;
 	int64_t last_seen_ms;
+	bool solo;           /* holds a suspect job: gets nothing else until it answers */
 	struct tg_job *jobs; /* in flight here */
 	struct tg_worker_peer *next;
 };
@@ -38,7 +40,10 @@ struct tg_dispatch {
 	tg_dispatch_result_cb cb;
 	void *arg;
 	struct tg_job *qhead, *qtail;
+	struct tg_job *shead, *stail; /* suspects: jobs whose worker failed */
 	struct tg_job *hash[HASH_BUCKETS];
+	int max_attempts;
+	tg_dispatch_dead_cb dead_cb;
 	struct tg_worker_peer *peers;
 	uint64_t next_delivery;
 	bool draining;
@@ -71,35 +76,55 @@ tg_job_free(struct tg_job *job)
 }
 
 static void
-queue_push(struct tg_dispatch *d, struct tg_job *job, bool front)
+list_push(struct tg_job **head, struct tg_job **tail, struct tg_job *job, bool front)
 {
 	job->peer = NULL;
 	job->prev = NULL;
 	job->next = NULL;
-	if (d->qhead == NULL) {
-		d->qhead = d->qtail = job;
+	if (*head == NULL) {
+		*head = *tail = job;
 	} else if (front) {
-		job->next = d->qhead;
-		d->qhead = job;
+		job->next = *head;
+		*head = job;
 	} else {
-		d->qtail->next = job;
-		d->qtail = job;
+		(*tail)->next = job;
+		*tail = job;
 	}
+}
+
+static struct tg_job *
+list_pop(struct tg_job **head, struct tg_job **tail)
+{
+	struct tg_job *job = *head;
+
+	if (job == NULL)
+		return NULL;
+	*head = job->next;
+	if (*head == NULL)
+		*tail = NULL;
+	job->next = NULL;
+	return job;
+}
+
+static void
+queue_push(struct tg_dispatch *d, struct tg_job *job, bool front)
+{
+	if (job->suspect)
+		list_push(&d->shead, &d->stail, job, false);
+	else
+		list_push(&d->qhead, &d->qtail, job, front);
 	d->stats.queued++;
 }
 
 static struct tg_job *
 queue_pop(struct tg_dispatch *d)
 {
-	struct tg_job *job = d->qhead;
+	struct tg_job *job = list_pop(&d->qhead, &d->qtail);
 
 	if (job == NULL)
-		return NULL;
-	d->qhead = job->next;
-	if (d->qhead == NULL)
-		d->qtail = NULL;
-	job->next = NULL;
-	d->stats.queued--;
+		job = list_pop(&d->shead, &d->stail);
+	if (job)
+		d->stats.queued--;
 	return job;
 }
 
@@ -170,18 +195,40 @@ peer_find(struct tg_dispatch *d, const void *id, size_t idlen)
 	return NULL;
 }
 
-/* Forget peer p; its jobs go back to the front of the queue. Returns how many. */
+/* A job's worker failed while holding it: queue it as a suspect, to be sent
+ * again alone. When the worker held it alone, the job is what killed it: after
+ * max_attempts such failures it is given up. */
+static void
+job_failed(struct tg_dispatch *d, struct tg_job *job, bool alone)
+{
+	job->suspect = true;
+	if (alone)
+		job->failures++;
+	if (job->failures >= d->max_attempts) {
+		tg_err("dispatch: item %s of feed %s took down %d worker(s); dead-lettered",
+		    job->item.id, job->item.feed ? job->item.feed : "?", job->failures);
+		d->stats.dead++;
+		if (d->dead_cb)
+			d->dead_cb(d->arg, job);
+		tg_job_free(job);
+		return;
+	}
+	queue_push(d, job, true);
+}
+
+/* Forget peer p; its jobs are queued again as suspects. Returns how many. */
 static size_t
 peer_drop(struct tg_dispatch *d, struct tg_worker_peer *p)
 {
 	struct tg_worker_peer **pp;
+	bool alone = p->inflight == 1;
 	size_t n = 0;
 
 	while (p->jobs) {
 		struct tg_job *job = p->jobs;
 		peer_detach(job);
 		hash_take(d, job->delivery);
-		queue_push(d, job, true);
+		job_failed(d, job, alone);
 		n++;
 	}
 	for (pp = &d->peers; *pp; pp = &(*pp)->next) {
@@ -197,23 +244,21 @@ peer_drop(struct tg_dispatch *d, struct tg_worker_peer *p)
 }
 
 static void
-handle_hello(struct tg_dispatch *d, const struct tg_wire_msg *m)
+handle_hello(struct tg_dispatch *d, const void *id, size_t idlen, const struct tg_wire_msg *m)
 {
 	struct tg_hello h;
 	struct tg_worker_peer *p;
 	char err[256];
-	size_t idlen = tg_wire_size(m, 0);
-
-	if (tg_hello_decode(m, 1, &h, err, sizeof(err)) != 0 || idlen == 0 ||
+	if (tg_hello_decode(m, 0, &h, err, sizeof(err)) != 0 || idlen == 0 ||
 	    idlen > PEER_ID_MAX) {
 		tg_warn("dispatch: rejected HELLO: %s", idlen ? err : "empty identity");
 		d->stats.rejected++;
 		return;
 	}
-	p = peer_find(d, tg_wire_data(m, 0), idlen);
+	p = peer_find(d, id, idlen);
 	if (p == NULL) {
 		p = tg_calloc(1, sizeof(*p));
-		memcpy(p->id, tg_wire_data(m, 0), idlen);
+		memcpy(p->id, id, idlen);
 		p->idlen = idlen;
 		p->next = d->peers;
 		d->peers = p;
@@ -226,19 +271,19 @@ handle_hello(struct tg_dispatch *d, const struct tg_wire_msg *m)
 }
 
 static void
-handle_result(struct tg_dispatch *d, const struct tg_wire_msg *m)
+handle_result(struct tg_dispatch *d, const void *id, size_t idlen, const struct tg_wire_msg *m)
 {
 	uint64_t delivery;
 	struct tg_job *job;
 	struct tg_worker_peer *p;
 	char err[256];
 
-	if (tg_result_decode(m, 1, &delivery, &d->result, err, sizeof(err)) != 0) {
+	if (tg_result_decode(m, 0, &delivery, &d->result, err, sizeof(err)) != 0) {
 		tg_warn("dispatch: rejected RESULT: %s", err);
 		d->stats.rejected++;
 		return;
 	}
-	p = peer_find(d, tg_wire_data(m, 0), tg_wire_size(m, 0));
+	p = peer_find(d, id, idlen);
 	if (p)
 		p->last_seen_ms = tg_now_mono_ms();
 	job = hash_take(d, delivery);
@@ -248,6 +293,8 @@ handle_result(struct tg_dispatch *d, const struct tg_wire_msg *m)
 		    (unsigned long long)delivery);
 		return;
 	}
+	if (job->peer)
+		job->peer->solo = false;
 	peer_detach(job);
 	d->stats.results++;
 	d->cb(d->arg, job, &d->result);
@@ -255,26 +302,26 @@ handle_result(struct tg_dispatch *d, const struct tg_wire_msg *m)
 }
 
 static void
-handle(struct tg_dispatch *d, const struct tg_wire_msg *m)
+handle(struct tg_dispatch *d, const void *id, size_t idlen, const struct tg_wire_msg *m)
 {
 	char err[256];
 	int type;
 
-	if (m->n < 2) {
+	if (m->n < 1) {
 		tg_warn("dispatch: rejected a message of %zu frame(s)", m->n);
 		d->stats.rejected++;
 		return;
 	}
-	type = tg_wire_check_header(m, 1, err, sizeof(err));
+	type = tg_wire_check_header(m, 0, err, sizeof(err));
 	switch (type) {
 	case TG_WIRE_HELLO:
-		handle_hello(d, m);
+		handle_hello(d, id, idlen, m);
 		break;
 	case TG_WIRE_RESULT:
-		handle_result(d, m);
+		handle_result(d, id, idlen, m);
 		break;
 	case TG_WIRE_HEARTBEAT: {
-		struct tg_worker_peer *p = peer_find(d, tg_wire_data(m, 0), tg_wire_size(m, 0));
+		struct tg_worker_peer *p = peer_find(d, id, idlen);
 		if (p)
 			p->last_seen_ms = tg_now_mono_ms();
 		break;
@@ -287,47 +334,81 @@ handle(struct tg_dispatch *d, const struct tg_wire_msg *m)
 	}
 }
 
+/* Receive one message: the ROUTER's identity frame first, then the worker's
+ * frames. A message that breaks a limit costs its sender its place: the peer is
+ * dropped and its items go to other workers. Returns 0 when nothing waits. */
+static int
+receive_one(struct tg_dispatch *d)
+{
+	struct tg_wire_msg m;
+	struct tg_worker_peer *p;
+	zmq_msg_t idm;
+	char err[256];
+	int rc;
+
+	zmq_msg_init(&idm);
+	if (zmq_msg_recv(&idm, d->sock, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&idm);
+		return 0;
+	}
+	if (!zmq_msg_more(&idm)) {
+		tg_warn("dispatch: rejected a message with no frames after the identity");
+		d->stats.rejected++;
+		zmq_msg_close(&idm);
+		return 1;
+	}
+	rc = tg_wire_recv(d->sock, &m, MAX_MSG_BYTES, err, sizeof(err));
+	if (rc < 0) {
+		d->stats.rejected++;
+		p = peer_find(d, zmq_msg_data(&idm), zmq_msg_size(&idm));
+		if (p) {
+			tg_warn("dispatch: worker pid %u sent a bad message (%s); dropping it, its "
+				"%u item(s) go to other workers",
+			    p->pid, err, p->inflight);
+			peer_drop(d, p);
+		} else {
+			tg_warn("dispatch: rejected a message: %s", err);
+		}
+	} else if (rc > 0) {
+		handle(d, zmq_msg_data(&idm), zmq_msg_size(&idm), &m);
+		tg_wire_msg_close(&m);
+	}
+	zmq_msg_close(&idm);
+	return 1;
+}
+
 /* Receive while ZeroMQ says there is something: ZMQ_FD is edge-triggered. */
 static void
 drain(struct tg_dispatch *d)
 {
-	struct tg_wire_msg m;
-	char err[256];
-
 	if (d->draining)
 		return;
 	d->draining = true;
 	for (;;) {
 		int events = 0;
 		size_t sz = sizeof(events);
-		int rc;
 
 		if (zmq_getsockopt(d->sock, ZMQ_EVENTS, &events, &sz) != 0 ||
 		    !(events & ZMQ_POLLIN))
 			break;
-		rc = tg_wire_recv(d->sock, &m, MAX_MSG_BYTES, err, sizeof(err));
-		if (rc == 0)
+		if (receive_one(d) == 0)
 			break;
-		if (rc < 0) {
-			tg_warn("dispatch: rejected a message: %s", err);
-			d->stats.rejected++;
-			continue;
-		}
-		handle(d, &m);
-		tg_wire_msg_close(&m);
 	}
 	d->draining = false;
 	pump(d);
 }
 
+/* The worker with the most free credit (for a suspect job: an idle one), or NULL. */
 static struct tg_worker_peer *
-pick_peer(struct tg_dispatch *d)
+pick_peer(struct tg_dispatch *d, bool suspect)
 {
 	struct tg_worker_peer *best = NULL;
 	uint32_t best_free = 0;
 
 	for (struct tg_worker_peer *p = d->peers; p; p = p->next) {
 		uint32_t free_credit = p->credit > p->inflight ? p->credit - p->inflight : 0;
+		if (p->solo || (suspect && p->inflight > 0))
+			continue;
 		if (free_credit > best_free) {
 			best = p;
 			best_free = free_credit;
@@ -336,15 +417,34 @@ pick_peer(struct tg_dispatch *d)
 	return best;
 }
 
+/* The next job to send and its worker: suspects first, each alone on an idle
+ * worker; then ordinary jobs. */
+static struct tg_job *
+next_job(struct tg_dispatch *d, struct tg_worker_peer **out)
+{
+	struct tg_worker_peer *p;
+
+	if (d->shead && (p = pick_peer(d, true)) != NULL) {
+		*out = p;
+		d->stats.queued--;
+		return list_pop(&d->shead, &d->stail);
+	}
+	if (d->qhead && (p = pick_peer(d, false)) != NULL) {
+		*out = p;
+		d->stats.queued--;
+		return list_pop(&d->qhead, &d->qtail);
+	}
+	return NULL;
+}
+
 static void
 pump(struct tg_dispatch *d)
 {
-	struct tg_worker_peer *p;
+	struct tg_worker_peer *p = NULL;
+	struct tg_job *job;
 	bool sent = false;
 
-	while (d->qhead && (p = pick_peer(d)) != NULL) {
-		struct tg_job *job = queue_pop(d);
-
+	while ((job = next_job(d, &p)) != NULL) {
 		job->delivery = d->next_delivery++;
 		job->attempts++;
 		if (tg_item_send(d->sock, p->id, p->idlen, job->delivery, &job->item) != 0) {
@@ -356,6 +456,8 @@ pump(struct tg_dispatch *d)
 		}
 		hash_put(d, job);
 		peer_attach(p, job);
+		if (job->suspect)
+			p->solo = true;
 		sent = true;
 	}
 	/* Sending may have consumed the edge that announced pending input. */
@@ -401,6 +503,7 @@ tg_dispatch_new(struct event_base *base, void *zctx, const char *endpoint,
 	d->cb = cb;
 	d->arg = arg;
 	d->next_delivery = (uint64_t)tg_now_wall_ms() << 16;
+	d->max_attempts = 3;
 	d->sock = zmq_socket(zctx, ZMQ_ROUTER);
 	if (d->sock == NULL) {
 		snprintf(err, errlen, "dispatch: cannot create a ROUTER socket: %s",
@@ -438,6 +541,9 @@ tg_dispatch_free(struct tg_dispatch *d)
 
 	if (d == NULL)
 		return;
+	/* Shutting down is no worker's fault: nothing is dead-lettered now. */
+	d->max_attempts = INT_MAX;
+	d->dead_cb = NULL;
 	while (d->peers)
 		peer_drop(d, d->peers);
 	while ((job = queue_pop(d)) != NULL)
@@ -449,6 +555,13 @@ tg_dispatch_free(struct tg_dispatch *d)
 	if (d->sock)
 		zmq_close(d->sock);
 	free(d);
+}
+
+void
+tg_dispatch_set_dead_letter(struct tg_dispatch *d, int max_attempts, tg_dispatch_dead_cb cb)
+{
+	d->max_attempts = max_attempts > 0 ? max_attempts : 1;
+	d->dead_cb = cb;
 }
 
 void

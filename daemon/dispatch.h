@@ -9,6 +9,7 @@
 #ifndef TG_DISPATCH_H
 #define TG_DISPATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,8 @@ struct tg_job {
 	struct tg_item item; /* owned */
 	int64_t queued_ms;   /* monotonic, when first submitted */
 	int attempts;        /* times sent to a worker */
+	int failures;        /* times its worker died, hung or misbehaved holding it alone */
+	bool suspect;        /* its worker failed once: sent again alone to an idle worker */
 	/* dispatcher bookkeeping */
 	struct tg_job *next, *prev; /* queue or the holding worker's list */
 	struct tg_job *hnext;       /* in-flight hash chain */
@@ -35,6 +38,10 @@ struct tg_job {
 /* Called for each result; job is freed by the dispatcher after it returns. */
 typedef void (*tg_dispatch_result_cb)(void *arg, struct tg_job *job, const struct tg_result *r);
 
+/* Called for a job that took down max_attempts workers; the dispatcher frees it
+ * after the call. */
+typedef void (*tg_dispatch_dead_cb)(void *arg, struct tg_job *job);
+
 struct tg_dispatch_stats {
 	size_t queued;
 	size_t inflight;
@@ -42,6 +49,7 @@ struct tg_dispatch_stats {
 	uint64_t results;
 	uint64_t redelivered;
 	uint64_t rejected; /* invalid messages received */
+	uint64_t dead;     /* jobs given up as poison */
 };
 
 /* New job that takes over the contents of *it (which is left zeroed). */
@@ -54,6 +62,11 @@ void tg_job_free(struct tg_job *job);
  * Returns NULL with err on failure (e.g. the endpoint cannot be bound). */
 struct tg_dispatch *tg_dispatch_new(struct event_base *base, void *zctx, const char *endpoint,
     tg_dispatch_result_cb cb, void *arg, char *err, size_t errlen);
+
+/* After a worker fails while holding a job, the job is sent again alone to an idle
+ * worker (so that one poison item cannot take innocent ones down with it); after
+ * max_attempts failures it goes to cb instead. Default: 3, and dead jobs freed. */
+void tg_dispatch_set_dead_letter(struct tg_dispatch *d, int max_attempts, tg_dispatch_dead_cb cb);
 
 /* Close the socket, free every queued and in-flight job; NULL is fine. */
 void tg_dispatch_free(struct tg_dispatch *d);

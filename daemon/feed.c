@@ -172,8 +172,15 @@ hash_id(const struct tg_item *it)
 	h = tg_hash64(h, "\n", 1);
 	if (date)
 		h = tg_hash64(h, date, strlen(date));
-	if (it->title == NULL && date == NULL && it->summary)
-		h = tg_hash64(h, it->summary, strlen(it->summary));
+	if (it->title == NULL && date == NULL) {
+		/* Nothing to tell items apart by but their other fields. */
+		if (it->summary)
+			h = tg_hash64(h, it->summary, strlen(it->summary));
+		for (size_t i = 0; i < it->nauthors; i++)
+			h = tg_hash64(h, it->authors[i], strlen(it->authors[i]) + 1);
+		for (size_t i = 0; i < it->ncategories; i++)
+			h = tg_hash64(h, it->categories[i], strlen(it->categories[i]) + 1);
+	}
 	snprintf(out, sizeof(out), "sha:%016llx", (unsigned long long)h);
 	return tg_strdup(out);
 }
@@ -185,12 +192,11 @@ tg_feed_commit(struct tg_feed_ctx *c, struct tg_item *it)
 	size_t n = doc->nitems;
 
 	if (!tg_feed_room(c) || (it->id == NULL && it->link == NULL && it->title == NULL &&
-	    it->summary == NULL)) {
+	    it->summary == NULL && it->published == NULL && it->updated == NULL &&
+	    it->nauthors == 0 && it->ncategories == 0)) {
 		tg_item_clear(it);
 		return;
 	}
-	if (it->id == NULL)
-		it->id = it->link ? tg_strdup(it->link) : hash_id(it);
 	if (n == c->items_cap) {
 		size_t ncap = c->items_cap ? c->items_cap * 2 : 16;
 
@@ -198,17 +204,91 @@ tg_feed_commit(struct tg_feed_ctx *c, struct tg_item *it)
 			ncap = c->lim->max_items;
 		doc->items = tg_realloc(doc->items, ncap * sizeof(*doc->items));
 		c->hashes = tg_realloc(c->hashes, ncap * sizeof(*c->hashes));
+		c->from_link = tg_realloc(c->from_link, ncap * sizeof(*c->from_link));
 		c->items_cap = ncap;
 	}
-	if (id_seen_or_add(c, it->id, n)) {
-		c->dropped_dups++;
-		tg_item_clear(it);
-		return;
+	c->from_link[n] = false;
+	if (it->id == NULL && it->link) {
+		/* Whether a link can serve as id is known once the feed is read. */
+		it->id = tg_strdup(it->link);
+		c->from_link[n] = true;
+	} else {
+		if (it->id == NULL)
+			it->id = hash_id(it);
+		if (id_seen_or_add(c, it->id, n)) {
+			c->dropped_dups++;
+			tg_item_clear(it);
+			return;
+		}
 	}
 	tg_str_set(&it->feed, c->feed_id);
 	doc->items[n] = *it;
 	doc->nitems = n + 1;
 	memset(it, 0, sizeof(*it));
+}
+
+/* Find id among the items indexed by the table tab (cap slots, values index + 1);
+ * when absent, record it as item idx. Returns the index found, or -1. */
+static long
+id_find_or_add(const struct tg_item *items, uint32_t *tab, size_t cap, const char *id,
+    size_t idx)
+{
+	size_t slot = tg_hash64(TG_HASH_INIT, id, strlen(id)) & (cap - 1);
+
+	for (; tab[slot]; slot = (slot + 1) & (cap - 1))
+		if (strcmp(items[tab[slot] - 1].id, id) == 0)
+			return (long)tab[slot] - 1;
+	tab[slot] = (uint32_t)idx + 1;
+	return -1;
+}
+
+void
+tg_feed_settle_ids(struct tg_feed_ctx *c)
+{
+	struct tg_feed_doc *doc = c->doc;
+	size_t n = doc->nitems, cap = 16, kept = 0;
+	bool *shared, any = false;
+	uint32_t *tab;
+	long j;
+
+	if (n == 0 || c->from_link == NULL)
+		return;
+	for (size_t i = 0; i < n && !any; i++)
+		any = c->from_link[i];
+	if (!any)
+		return; /* explicit and hash ids were checked as they came */
+	while (cap < n * 2)
+		cap *= 2;
+	tab = tg_calloc(cap, sizeof(*tab));
+	shared = tg_calloc(n, sizeof(*shared));
+	/* A link several items share (a feed linking every item to its home page)
+	 * tells them apart by nothing: those items get the hash id. */
+	for (size_t i = 0; i < n; i++) {
+		if (!c->from_link[i])
+			continue;
+		if ((j = id_find_or_add(doc->items, tab, cap, doc->items[i].id, i)) >= 0)
+			shared[i] = shared[j] = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (shared[i]) {
+			free(doc->items[i].id);
+			doc->items[i].id = hash_id(&doc->items[i]);
+		}
+	}
+	/* Then one item per id: the first. */
+	memset(tab, 0, cap * sizeof(*tab));
+	for (size_t i = 0; i < n; i++) {
+		doc->items[kept] = doc->items[i];
+		if (id_find_or_add(doc->items, tab, cap, doc->items[kept].id, kept) >= 0) {
+			tg_item_clear(&doc->items[kept]);
+			c->dropped_dups++;
+			continue;
+		}
+		kept++;
+	}
+	doc->nitems = kept;
+	free(shared);
+	free(tab);
 }
 
 /* --- links -------------------------------------------------------------- */
@@ -532,6 +612,21 @@ xml_decl_encoding(const char *s, size_t n, char *out, size_t outlen)
 	return k > 0;
 }
 
+/* Latin-1 labels mean windows-1252 on the web (its 0x80-0x9F are printable). */
+static const char *
+web_encoding(const char *e)
+{
+	static const char *const latin1[] = {
+		"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "cp819",
+		"ibm819", "iso-ir-100",
+	};
+
+	for (size_t i = 0; i < sizeof(latin1) / sizeof(latin1[0]); i++)
+		if (strcasecmp(e, latin1[i]) == 0)
+			return "WINDOWS-1252";
+	return e;
+}
+
 static bool
 is_utf8_name(const char *e)
 {
@@ -549,7 +644,16 @@ needs_repair(const char *s, size_t n)
 
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
+		uint64_t w;
 
+		/* Eight bytes at a time while they are all in 0x20-0x7F. */
+		if (n - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if (((w | (w - 0x2020202020202020ULL)) & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		if (c >= 0x20 && c < 0x80) {
 			i++;
 			continue;
@@ -566,6 +670,28 @@ needs_repair(const char *s, size_t n)
 		i += k;
 	}
 	return false;
+}
+
+/* True when s has bytes that are not UTF-8 but no multi-byte UTF-8 character at
+ * all: the mark of a legacy 8-bit encoding. */
+static bool
+looks_8bit(const char *s, size_t n)
+{
+	size_t i = 0, k, bad = 0;
+	uint32_t cp;
+
+	while (i < n) {
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = tg_utf8_decode(s + i, n - i, &cp);
+		if (k)
+			return false;
+		bad++;
+		i++;
+	}
+	return bad > 0;
 }
 
 /* Copy s into out replacing bad bytes by U+FFFD and forbidden controls by spaces. */
@@ -655,7 +781,7 @@ to_utf8(struct tg_feed_ctx *c, const char *data, size_t len, const char *content
 	char enc[64], msg[160];
 	const char *from = NULL;
 	size_t skip = 0;
-	bool lossy = false;
+	bool lossy = false, bad;
 
 	if (len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) {
 		from = "UTF-8";
@@ -687,6 +813,8 @@ to_utf8(struct tg_feed_ctx *c, const char *data, size_t len, const char *content
 	}
 	data += skip;
 	len -= skip;
+	if (from != NULL)
+		from = web_encoding(from);
 	if (from != NULL && !is_utf8_name(from) &&
 	    convert(from, data, len, conv, &lossy) == 0) {
 		if (lossy) {
@@ -699,7 +827,18 @@ to_utf8(struct tg_feed_ctx *c, const char *data, size_t len, const char *content
 		snprintf(msg, sizeof(msg), "unknown encoding \"%s\", read as UTF-8", from);
 		tg_feed_bozo(c->doc, msg);
 	}
-	if (needs_repair(data, len)) {
+	bad = needs_repair(data, len);
+	if (bad && (from == NULL || is_utf8_name(from)) && looks_8bit(data, len)) {
+		/* Not UTF-8 at all: read it the way browsers read unlabelled bytes. */
+		if (from != NULL)
+			tg_feed_bozo(c->doc, "declared UTF-8 but is not; read as windows-1252");
+		if (convert("WINDOWS-1252", data, len, conv, &lossy) == 0) {
+			data = conv->data ? conv->data : "";
+			len = conv->len;
+			bad = needs_repair(data, len);
+		}
+	}
+	if (bad) {
 		struct tg_buf fixed;
 
 		tg_buf_init(&fixed, 0);
@@ -742,6 +881,9 @@ tg_feed_parse(const char *data, size_t len, const char *base_url, const char *co
 	c.feed_id = feed_id;
 	c.base_url = base_url;
 	tg_buf_init(&conv, 0);
+	if (content_type && (strncasecmp(content_type, "text/plain", 10) == 0 ||
+	    strncasecmp(content_type, "text/html", 9) == 0))
+		tg_feed_bozo(doc, "served as a media type that is not a feed");
 	to_utf8(&c, data, len, content_type, &conv, &text, &textlen);
 	while (i < textlen && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' ||
 	    text[i] == '\n'))
@@ -754,10 +896,13 @@ tg_feed_parse(const char *data, size_t len, const char *base_url, const char *co
 		r = tg_feed_json_parse(&c, text + i, textlen - i, err, errlen);
 	else
 		r = tg_feed_xml_parse(&c, text, textlen, err, errlen);
+	if (r == 0)
+		tg_feed_settle_ids(&c);
 out:
 	tg_buf_free(&conv);
 	free(c.idx);
 	free(c.hashes);
+	free(c.from_link);
 	if (r < 0)
 		tg_feed_doc_clear(doc);
 	return r;

@@ -26,6 +26,7 @@ struct tg_feed_ctx {
 	uint32_t *idx;        /* open-addressing table: item index + 1, 0 empty */
 	uint64_t *hashes;     /* id hash per kept item */
 	size_t idx_cap;       /* power of two */
+	bool *from_link;      /* per kept item: its id is a copy of its link */
 	size_t dropped_dups;
 };
 
@@ -35,10 +36,16 @@ void tg_feed_bozo(struct tg_feed_doc *doc, const char *reason);
 /* True when another item may still be kept (max_items not reached). */
 bool tg_feed_room(const struct tg_feed_ctx *c);
 
-/* Finish the item (feed, id fallback, caps) and move it into the document, or
- * drop it when its id was already seen in this feed or the item cap is reached.
- * it is zeroed on return either way. */
+/* Finish the item (feed, id fallback) and move it into the document, or drop it
+ * when it is empty, the item cap is reached or its explicit (or hash) id was
+ * already seen in this feed; ids copied from links are settled at the end (see
+ * tg_feed_settle_ids). it is zeroed on return either way. */
 void tg_feed_commit(struct tg_feed_ctx *c, struct tg_item *it);
+
+/* Settle the ids of a finished document: items whose id fell back to a link that
+ * other items share get the hash id instead, then only the first item of each id
+ * is kept. tg_feed_parse calls it after the format parser. */
+void tg_feed_settle_ids(struct tg_feed_ctx *c);
 
 /* Plain text of a field, cut to max bytes; NULL when nothing is left. */
 char *tg_feed_text(const char *s, size_t n, enum tg_text_mode mode, size_t max);

@@ -1,16 +1,27 @@
 /*
  * libcurl multi on libevent: curl tells us which sockets to watch and when its
  * next timeout is; libevent tells curl when a socket is ready or the timer fired;
- * finished transfers are collected with curl_multi_info_read. See fetch.h.
+ * finished transfers are collected with curl_multi_info_read. Every socket curl
+ * opens passes the address filter first, and fetches wait in a per-host queue
+ * for a free slot. See fetch.h.
  */
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "../common/util.h"
 #include "fetch.h"
+#include "netfilter.h"
+#include "schedule.h"
+
+#define REFUSED_MAX 384    /* text kept about refused addresses of one transfer */
+#define HOST_RETRY_MS 1000 /* a queued start that curl refused is tried again after this */
+
+struct host;
 
 struct transfer {
 	struct tg_fetcher *f;
@@ -18,11 +29,30 @@ struct transfer {
 	struct curl_slist *headers;
 	struct tg_buf body;
 	bool too_big;
+	bool started;         /* added to the multi handle (else waiting in its host queue) */
 	int64_t start_ms;
 	tg_fetch_cb cb;
 	void *arg;
 	char errbuf[CURL_ERROR_SIZE];
-	struct transfer *prev, *next;
+	char refused[REFUSED_MAX]; /* addresses the filter refused, for the error */
+	long last_status;     /* status of the latest final response seen */
+	int responses;        /* final responses seen (one per request of the chain) */
+	bool perm_chain;      /* every redirect so far was permanent */
+	char *perm_url;       /* where the permanent redirects led */
+	struct host *host;    /* NULL for file: URLs */
+	struct transfer *qnext; /* in the host queue */
+	struct transfer *prev, *next; /* every transfer of the fetcher */
+};
+
+/* Politeness state of one host name. */
+struct host {
+	struct tg_fetcher *f;
+	char *name;
+	size_t running;
+	int64_t last_start_ms;  /* monotonic */
+	struct transfer *qhead, *qtail;
+	struct event *timer;    /* wakes the queue when the gap has passed */
+	struct host *next;
 };
 
 struct sockctx {
@@ -35,24 +65,32 @@ struct tg_fetcher {
 	struct event *timer;
 	struct tg_fetch_opts opts;
 	char *user_agent;
+	struct tg_netfilter *nf;
 	size_t active;
+	size_t queued;
 	struct transfer *transfers;
+	struct host *hosts;
 };
 
 static void check_done(struct tg_fetcher *f);
+static void host_pump(struct host *h);
 
 void
 tg_fetch_opts_default(struct tg_fetch_opts *o)
 {
+	memset(o, 0, sizeof(*o));
 	o->timeout_s = 30;
 	o->connect_timeout_s = 10;
 	o->max_body = 16u << 20;
 	o->max_redirects = 5;
 	o->low_speed_bytes = 100;
 	o->low_speed_time_s = 15;
-	o->max_host_connections = 2;
+	o->host_max_concurrent = 2;
+	o->host_min_gap_ms = 100;
 	o->user_agent = "tigris/0.1";
 	o->allow_file = false;
+	o->allow_networks = NULL;
+	o->nallow_networks = 0;
 }
 
 static void
@@ -133,6 +171,30 @@ sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
 	return 0;
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION: every connection, to the first URL, a redirect
+ * target or any address a name resolved to, passes the address filter here. */
+static curl_socket_t
+open_socket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct transfer *t = clientp;
+	char why[128], host[64] = "?";
+	size_t used = strlen(t->refused);
+	const void *ip = NULL;
+
+	if (tg_netfilter_check(t->f->nf, &a->addr, a->addrlen, why, sizeof(why)))
+		return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (a->family == AF_INET)
+		ip = &((const struct sockaddr_in *)(const void *)&a->addr)->sin_addr;
+	else if (a->family == AF_INET6)
+		ip = &((const struct sockaddr_in6 *)(const void *)&a->addr)->sin6_addr;
+	if (ip)
+		inet_ntop(a->family, ip, host, sizeof(host));
+	if (used + 1 < sizeof(t->refused))
+		snprintf(t->refused + used, sizeof(t->refused) - used, "%srefused %s: %s",
+		    used ? "; " : "", host, why);
+	return CURL_SOCKET_BAD;
+}
+
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -147,6 +209,57 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+static bool
+is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* CURLOPT_HEADERFUNCTION: sees the status line of every response in a redirect
+ * chain, so that a chain that begins with permanent redirects is noticed. When
+ * a response starts, the effective URL is already the one it answers. */
+static size_t
+header_cb(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct transfer *t = userdata;
+	size_t n = size * nitems, i = 5;
+	long status = 0;
+	char *url = NULL;
+
+	if (n < 12 || memcmp(buf, "HTTP/", 5) != 0)
+		return n;
+	while (i < n && buf[i] != ' ')
+		i++;
+	while (i < n && buf[i] == ' ')
+		i++;
+	for (int k = 0; k < 3 && i < n && buf[i] >= '0' && buf[i] <= '9'; k++, i++)
+		status = status * 10 + (buf[i] - '0');
+	if (status < 200)
+		return n; /* 1xx: an interim response, not the answer to a request */
+	if (t->responses > 0 && is_redirect(t->last_status)) {
+		if (t->perm_chain && (t->last_status == 301 || t->last_status == 308)) {
+			if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK &&
+			    url)
+				tg_str_set(&t->perm_url, url);
+		} else {
+			t->perm_chain = false;
+		}
+	}
+	t->last_status = status;
+	t->responses++;
+	return n;
+}
+
+static void
+host_free(struct host *h)
+{
+	if (h->timer)
+		event_free(h->timer);
+	free(h->name);
+	free(h);
+}
+
+/* Take t out of the fetcher (and of its host queue or the multi handle). */
 static void
 transfer_free(struct transfer *t)
 {
@@ -158,10 +271,29 @@ transfer_free(struct transfer *t)
 		f->transfers = t->next;
 	if (t->next)
 		t->next->prev = t->prev;
-	curl_multi_remove_handle(f->multi, t->easy);
+	if (t->started) {
+		curl_multi_remove_handle(f->multi, t->easy);
+		if (t->host)
+			t->host->running--;
+	} else if (t->host) {
+		struct transfer **pp = &t->host->qhead;
+
+		while (*pp && *pp != t)
+			pp = &(*pp)->qnext;
+		if (*pp) {
+			*pp = t->qnext;
+			if (t->host->qtail == t) {
+				t->host->qtail = NULL;
+				for (struct transfer *q = t->host->qhead; q; q = q->qnext)
+					t->host->qtail = q;
+			}
+			f->queued--;
+		}
+	}
 	curl_easy_cleanup(t->easy);
 	curl_slist_free_all(t->headers);
 	tg_buf_free(&t->body);
+	free(t->perm_url);
 	f->active--;
 	free(t);
 }
@@ -177,14 +309,54 @@ header_dup(CURL *easy, const char *name)
 	return tg_strdup(h->value);
 }
 
+/* Every value of header name in the last response, joined with ", ". */
+static char *
+header_join(CURL *easy, const char *name)
+{
+	struct curl_header *h = NULL;
+	struct tg_buf b;
+	size_t count;
+
+	if (curl_easy_header(easy, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK || h == NULL)
+		return NULL;
+	count = h->amount;
+	tg_buf_init(&b, 8192);
+	for (size_t i = 0; i < count && i < 32; i++) {
+		if (curl_easy_header(easy, name, i, CURLH_HEADER, -1, &h) != CURLHE_OK)
+			break;
+		if ((b.len && tg_buf_append_str(&b, ", ") != 0) || tg_buf_append_str(&b, h->value) != 0)
+			break;
+	}
+	return tg_buf_take(&b);
+}
+
+/* Fill the scheduling hints of res from the last response's headers. */
+static void
+read_hints(CURL *easy, struct tg_fetch_res *res)
+{
+	char *ra = header_dup(easy, "Retry-After"), *cc = header_join(easy, "Cache-Control");
+	char *exp = header_dup(easy, "Expires"), *date = header_dup(easy, "Date");
+	char *age = header_dup(easy, "Age");
+	time_t now = time(NULL);
+
+	res->retry_after_s = tg_schedule_parse_retry_after(ra, now);
+	res->fresh_s = tg_schedule_freshness(cc, exp, date, age, now);
+	free(ra);
+	free(cc);
+	free(exp);
+	free(date);
+	free(age);
+}
+
 static void
 finish(struct transfer *t, CURLcode rc)
 {
 	struct tg_fetch_res res;
 	char *etag = NULL, *lastmod = NULL, *ctype = NULL, *eurl = NULL, *error = NULL;
-	char *p = NULL;
+	char *perm = NULL, *p = NULL;
 	long status = 0;
-	char why[CURL_ERROR_SIZE + 64];
+	char why[CURL_ERROR_SIZE + REFUSED_MAX + 64];
+	struct host *h = t->host;
 
 	memset(&res, 0, sizeof(res));
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -193,17 +365,23 @@ finish(struct transfer *t, CURLcode rc)
 	p = NULL;
 	if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &p) == CURLE_OK && p)
 		eurl = tg_strdup(p);
+	curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_COUNT, &res.redirects);
 	etag = header_dup(t->easy, "ETag");
 	lastmod = header_dup(t->easy, "Last-Modified");
+	read_hints(t->easy, &res);
 
 	if (rc == CURLE_OK) {
 		res.ok = true;
 		/* file:// has no status: a successful read counts as 200. */
 		res.status = status ? status : 200;
+		if (t->perm_url && ((res.status >= 200 && res.status < 300) || res.status == 304))
+			perm = t->perm_url;
 	} else {
-		if (t->too_big)
+		if (t->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 			snprintf(why, sizeof(why), "body larger than the cap of %zu bytes",
 			    t->body.limit);
+		else if (t->refused[0] && rc == CURLE_COULDNT_CONNECT)
+			snprintf(why, sizeof(why), "%s; allow it with allow_networks", t->refused);
 		else
 			snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc),
 			    t->errbuf[0] ? ": " : "", t->errbuf);
@@ -226,7 +404,11 @@ finish(struct transfer *t, CURLcode rc)
 	struct tg_buf body = t->body;
 	tg_buf_init(&t->body, 0);
 	res.body = body.data ? body.data : "";
+	t->perm_url = NULL;
+	res.permanent_url = perm;
 	transfer_free(t);
+	if (h)
+		host_pump(h); /* its freed slot goes to the next in line, before the callback */
 	cb(arg, &res);
 	tg_buf_free(&body);
 	free(etag);
@@ -234,6 +416,7 @@ finish(struct transfer *t, CURLcode rc)
 	free(ctype);
 	free(eurl);
 	free(error);
+	free(perm);
 }
 
 static void
@@ -253,15 +436,164 @@ check_done(struct tg_fetcher *f)
 	}
 }
 
+/* Hand t to curl now. Returns 0, or -1 when curl would not take it. */
+static int
+transfer_begin(struct transfer *t)
+{
+	t->start_ms = tg_now_mono_ms();
+	if (curl_multi_add_handle(t->f->multi, t->easy) != CURLM_OK)
+		return -1;
+	t->started = true;
+	if (t->host) {
+		t->host->running++;
+		t->host->last_start_ms = t->start_ms;
+	}
+	return 0;
+}
+
+/* Milliseconds until h may start another fetch: 0 now, -1 when all its slots are taken. */
+static int64_t
+host_wait_ms(const struct host *h, int64_t now)
+{
+	const struct tg_fetch_opts *o = &h->f->opts;
+	int64_t next;
+
+	if ((long)h->running >= o->host_max_concurrent)
+		return -1;
+	if (o->host_min_gap_ms <= 0 || h->last_start_ms == 0)
+		return 0;
+	next = h->last_start_ms + o->host_min_gap_ms;
+	return next > now ? next - now : 0;
+}
+
+static void
+host_arm(struct host *h, int64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+
+	evtimer_add(h->timer, &tv);
+}
+
+/* Start queued fetches of h while it has free slots and the gap has passed;
+ * else arm its timer for when the gap ends. Calls no user callback. */
+static void
+host_pump(struct host *h)
+{
+	int64_t wait;
+
+	while (h->qhead) {
+		struct transfer *t = h->qhead;
+
+		wait = host_wait_ms(h, tg_now_mono_ms());
+		if (wait < 0)
+			return; /* a finishing transfer pumps again */
+		if (wait > 0) {
+			host_arm(h, wait);
+			return;
+		}
+		if (transfer_begin(t) != 0) {
+			host_arm(h, HOST_RETRY_MS);
+			return;
+		}
+		h->qhead = t->qnext;
+		if (h->qhead == NULL)
+			h->qtail = NULL;
+		t->qnext = NULL;
+		h->f->queued--;
+	}
+}
+
+static void
+host_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	host_pump(arg);
+}
+
+/* The host entry for name, created if needed; idle entries whose gap has
+ * passed are dropped on the way. */
+static struct host *
+host_get(struct tg_fetcher *f, const char *name)
+{
+	struct host **pp = &f->hosts, *h;
+	int64_t now = tg_now_mono_ms();
+
+	while ((h = *pp) != NULL) {
+		if (strcmp(h->name, name) == 0)
+			return h;
+		if (h->running == 0 && h->qhead == NULL &&
+		    now - h->last_start_ms >= f->opts.host_min_gap_ms) {
+			*pp = h->next;
+			host_free(h);
+			continue;
+		}
+		pp = &h->next;
+	}
+	h = tg_calloc(1, sizeof(*h));
+	h->f = f;
+	h->name = tg_strdup(name);
+	h->timer = evtimer_new(f->base, host_timer_cb, h);
+	if (h->timer == NULL) {
+		host_free(h);
+		return NULL;
+	}
+	h->next = f->hosts;
+	f->hosts = h;
+	return h;
+}
+
+/* Lower-cased host name of an http(s) URL into out; -1 when it has none. */
+static int
+url_host(const char *url, char *out, size_t outlen)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	int rc = -1;
+
+	if (u == NULL)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && *host &&
+	    strlen(host) < outlen) {
+		size_t i;
+
+		for (i = 0; host[i]; i++)
+			out[i] = (host[i] >= 'A' && host[i] <= 'Z') ? (char)(host[i] + 32) : host[i];
+		out[i] = '\0';
+		rc = 0;
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int
+apply_opts(struct tg_fetcher *f, const struct tg_fetch_opts *o, char *err, size_t errlen)
+{
+	struct tg_netfilter *nf;
+
+	nf = tg_netfilter_new(o->allow_networks, o->nallow_networks, err, errlen);
+	if (nf == NULL)
+		return -1;
+	tg_netfilter_free(f->nf);
+	f->nf = nf;
+	free(f->user_agent);
+	f->opts = *o;
+	f->user_agent = tg_strdup(o->user_agent ? o->user_agent : "tigris");
+	f->opts.user_agent = f->user_agent;
+	f->opts.allow_networks = NULL; /* copied into the filter */
+	f->opts.nallow_networks = 0;
+	if (f->opts.host_max_concurrent < 1)
+		f->opts.host_max_concurrent = 1;
+	curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, f->opts.host_max_concurrent);
+	return 0;
+}
+
 struct tg_fetcher *
 tg_fetcher_new(struct event_base *base, const struct tg_fetch_opts *o, char *err, size_t errlen)
 {
 	struct tg_fetcher *f = tg_calloc(1, sizeof(*f));
 
 	f->base = base;
-	f->opts = *o;
-	f->user_agent = tg_strdup(o->user_agent ? o->user_agent : "tigris");
-	f->opts.user_agent = f->user_agent;
 	f->multi = curl_multi_init();
 	f->timer = evtimer_new(base, timer_cb, f);
 	if (f->multi == NULL || f->timer == NULL) {
@@ -273,8 +605,23 @@ tg_fetcher_new(struct event_base *base, const struct tg_fetch_opts *o, char *err
 	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
 	curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
 	curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
-	curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, o->max_host_connections);
+	if (apply_opts(f, o, err, errlen) != 0) {
+		tg_fetcher_free(f);
+		return NULL;
+	}
 	return f;
+}
+
+int
+tg_fetcher_configure(struct tg_fetcher *f, const struct tg_fetch_opts *o, char *err,
+    size_t errlen)
+{
+	if (apply_opts(f, o, err, errlen) != 0)
+		return -1;
+	/* Wider limits may let queued fetches go now. */
+	for (struct host *h = f->hosts; h; h = h->next)
+		host_pump(h);
+	return 0;
 }
 
 void
@@ -284,10 +631,17 @@ tg_fetcher_free(struct tg_fetcher *f)
 		return;
 	while (f->transfers)
 		transfer_free(f->transfers);
+	while (f->hosts) {
+		struct host *h = f->hosts;
+
+		f->hosts = h->next;
+		host_free(h);
+	}
 	if (f->multi)
 		curl_multi_cleanup(f->multi);
 	if (f->timer)
 		event_free(f->timer);
+	tg_netfilter_free(f->nf);
 	free(f->user_agent);
 	free(f);
 }
@@ -298,22 +652,42 @@ tg_fetch_active(const struct tg_fetcher *f)
 	return f->active;
 }
 
+size_t
+tg_fetch_queued(const struct tg_fetcher *f)
+{
+	return f->queued;
+}
+
 int
 tg_fetch_start(struct tg_fetcher *f, const struct tg_fetch_req *req, tg_fetch_cb cb, void *arg,
     char *err, size_t errlen)
 {
 	struct transfer *t;
-	char hdr[1200];
+	struct host *h = NULL;
+	char hdr[1200], hostname[256];
 	const char *protocols = f->opts.allow_file ? "http,https,file" : "http,https";
+	bool is_file = tg_str_has_prefix(req->url, "file:");
 
-	if (!f->opts.allow_file && tg_str_has_prefix(req->url, "file:")) {
+	if (is_file && !f->opts.allow_file) {
 		snprintf(err, errlen, "file URLs are not allowed: %s", req->url);
 		return -1;
+	}
+	if (!is_file) {
+		if (url_host(req->url, hostname, sizeof(hostname)) != 0) {
+			snprintf(err, errlen, "not a URL with a host: %s", req->url);
+			return -1;
+		}
+		h = host_get(f, hostname);
+		if (h == NULL) {
+			snprintf(err, errlen, "cannot create the queue of host %s", hostname);
+			return -1;
+		}
 	}
 	t = tg_calloc(1, sizeof(*t));
 	t->f = f;
 	t->cb = cb;
 	t->arg = arg;
+	t->perm_chain = true;
 	tg_buf_init(&t->body, f->opts.max_body);
 	t->easy = curl_easy_init();
 	if (t->easy == NULL) {
@@ -334,9 +708,15 @@ tg_fetch_start(struct tg_fetcher *f, const struct tg_fetch_req *req, tg_fetch_cb
 	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
 	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+	curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETDATA, t);
+	/* Connect directly: through a proxy the filter would only see the proxy. */
+	curl_easy_setopt(t->easy, CURLOPT_PROXY, "");
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
 	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, f->user_agent);
-	curl_easy_setopt(t->easy, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(t->easy, CURLOPT_ACCEPT_ENCODING, ""); /* all built in: gzip, deflate, br */
 	curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, protocols);
 	curl_easy_setopt(t->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 1L);
@@ -344,21 +724,34 @@ tg_fetch_start(struct tg_fetcher *f, const struct tg_fetch_req *req, tg_fetch_cb
 	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT, f->opts.timeout_s);
 	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT, f->opts.connect_timeout_s);
 	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_LIMIT, f->opts.low_speed_bytes);
-	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME, f->opts.low_speed_time_s);
+	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME,
+	    f->opts.low_speed_bytes > 0 ? f->opts.low_speed_time_s : 0L);
 	curl_easy_setopt(t->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->opts.max_body);
 	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
-	t->start_ms = tg_now_mono_ms();
-	if (curl_multi_add_handle(f->multi, t->easy) != CURLM_OK) {
-		snprintf(err, errlen, "cannot add a transfer for %s", req->url);
-		curl_easy_cleanup(t->easy);
-		curl_slist_free_all(t->headers);
-		free(t);
-		return -1;
+
+	t->host = h;
+	if (h == NULL || (h->qhead == NULL && host_wait_ms(h, tg_now_mono_ms()) == 0)) {
+		if (transfer_begin(t) != 0) {
+			snprintf(err, errlen, "cannot add a transfer for %s", req->url);
+			curl_easy_cleanup(t->easy);
+			curl_slist_free_all(t->headers);
+			free(t);
+			return -1;
+		}
+	} else {
+		if (h->qtail)
+			h->qtail->qnext = t;
+		else
+			h->qhead = t;
+		h->qtail = t;
+		f->queued++;
 	}
 	t->next = f->transfers;
 	if (f->transfers)
 		f->transfers->prev = t;
 	f->transfers = t;
 	f->active++;
+	if (h && !t->started)
+		host_pump(h);
 	return 0;
 }

@@ -34,10 +34,24 @@ enum {
 	S_FEED_OK,
 	S_FEED_FAILED,
 	S_ITEM_INSERT,
-	S_ITEM_PUBLISHED,
 	S_ITEMS_PENDING,
 	S_MAX_SEQ,
 	S_ITEM_COUNT,
+	S_ALERT_INSERT,
+	S_ITEM_DONE,
+	S_ALERTS_RANGE,
+	S_ALERTS_RANGE_TAG,
+	S_ALERTS_PRUNE,
+	S_META_SET,
+	S_META_GET,
+	S_DEAD_INSERT,
+	S_ITEM_DEAD,
+	S_DEAD_COUNT,
+	S_MAX_ITEM_ROWID,
+	S_MIN_ALERT_SEQ,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
 	S_NSTMT
 };
 
@@ -57,12 +71,33 @@ static const char *const stmt_sql[S_NSTMT] = {
 			  "link, summary, published, updated, authors, categories) "
 			  "VALUES (?1, ?2, 0, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
 			  "ON CONFLICT(feed_id, item_id) DO NOTHING",
-	[S_ITEM_PUBLISHED] = "UPDATE items SET state = 1, seq = ?1 WHERE feed_id = ?2 AND item_id = ?3",
 	[S_ITEMS_PENDING] = "SELECT rowid, feed_id, item_id, title, link, summary, published, "
 			    "updated, authors, categories, first_seen_ms FROM items "
 			    "WHERE state = 0 AND rowid > ?1 ORDER BY rowid LIMIT ?2",
-	[S_MAX_SEQ] = "SELECT MAX(seq) FROM items",
+	[S_MAX_SEQ] = "SELECT MAX(seq) FROM alerts",
 	[S_ITEM_COUNT] = "SELECT COUNT(*) FROM items WHERE feed_id = ?1",
+	[S_ALERT_INSERT] = "INSERT INTO alerts(seq, alert_id, feed_id, item_id, "
+			   "published_ms, tags, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_ITEM_DONE] = "UPDATE items SET state = 1, seq = ?1, title = NULL, summary = NULL, "
+			"link = NULL, authors = NULL, categories = NULL "
+			"WHERE feed_id = ?2 AND item_id = ?3",
+	[S_ALERTS_RANGE] = "SELECT seq, json FROM alerts WHERE seq >= ?1 AND seq <= ?2 "
+			   "ORDER BY seq LIMIT ?3",
+	[S_ALERTS_RANGE_TAG] = "SELECT seq, json FROM alerts WHERE seq >= ?1 AND seq <= ?2 "
+			       "AND instr(tags, ?4) > 0 ORDER BY seq LIMIT ?3",
+	[S_ALERTS_PRUNE] = "DELETE FROM alerts WHERE published_ms < ?1",
+	[S_META_SET] = "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+		       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	[S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[S_DEAD_INSERT] = "INSERT OR REPLACE INTO dead_letters(feed_id, item_id, attempts, reason, "
+			  "dead_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_ITEM_DEAD] = "UPDATE items SET state = 2 WHERE feed_id = ?1 AND item_id = ?2",
+	[S_DEAD_COUNT] = "SELECT COUNT(*) FROM dead_letters",
+	[S_MAX_ITEM_ROWID] = "SELECT MAX(rowid) FROM items",
+	[S_MIN_ALERT_SEQ] = "SELECT MIN(seq) FROM alerts",
+	[S_SAVEPOINT] = "SAVEPOINT alert",
+	[S_RELEASE] = "RELEASE alert",
+	[S_ROLLBACK_TO] = "ROLLBACK TO alert",
 };
 
 static const char schema_sql[] =
@@ -91,7 +126,24 @@ static const char schema_sql[] =
 	" categories TEXT," /* likewise */
 	" PRIMARY KEY (feed_id, item_id));"
 	"CREATE INDEX items_state ON items(state);"
-	"CREATE INDEX items_seq ON items(seq);";
+	"CREATE INDEX items_seq ON items(seq);"
+	/* The outbox and the replay history: every alert, by sequence number. */
+	"CREATE TABLE alerts ("
+	" seq INTEGER PRIMARY KEY,"
+	" alert_id TEXT NOT NULL,"
+	" feed_id INTEGER NOT NULL,"
+	" item_id TEXT NOT NULL,"
+	" published_ms INTEGER NOT NULL,"
+	" tags TEXT NOT NULL," /* " iran strike " : each tag between spaces, for replay by tag */
+	" json TEXT NOT NULL);"
+	"CREATE INDEX alerts_time ON alerts(published_ms);"
+	"CREATE TABLE dead_letters ("
+	" feed_id INTEGER NOT NULL,"
+	" item_id TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL,"
+	" reason TEXT,"
+	" dead_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (feed_id, item_id));";
 
 struct tg_store {
 	sqlite3 *db;
@@ -624,23 +676,6 @@ fail:
 	return -1;
 }
 
-int
-tg_store_item_published(struct tg_store *st, int64_t feed_id, const char *item_id,
-    uint64_t seq, char *err, size_t errlen)
-{
-	sqlite3_stmt *s = st->stmt[S_ITEM_PUBLISHED];
-
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
-	sqlite3_bind_int64(s, 2, feed_id);
-	sqlite3_bind_text(s, 3, item_id, -1, SQLITE_STATIC);
-	if (step_done(st, s, "marking item published", err, errlen) < 0)
-		return -1;
-	if (sqlite3_changes(st->db) == 0)
-		return fail_msg(err, errlen, "store %s: marking item published: no item \"%s\" in "
-					     "feed %lld", st->path, item_id, (long long)feed_id);
-	return 0;
-}
-
 struct pending_row {
 	int64_t feed_id;
 	struct tg_item it;
@@ -651,9 +686,17 @@ tg_store_items_pending(struct tg_store *st,
     void (*fn)(void *arg, int64_t feed_id, const struct tg_item *it), void *arg, char *err,
     size_t errlen)
 {
+	return tg_store_items_pending_from(st, 0, 0, NULL, fn, arg, err, errlen);
+}
+
+int
+tg_store_items_pending_from(struct tg_store *st, int64_t after_rowid, size_t limit,
+    int64_t *last_rowid, void (*fn)(void *arg, int64_t feed_id, const struct tg_item *it),
+    void *arg, char *err, size_t errlen)
+{
 	sqlite3_stmt *s = st->stmt[S_ITEMS_PENDING];
 	struct pending_row *rows;
-	int64_t last = 0;
+	int64_t last = after_rowid;
 	size_t n;
 	int total = 0, rc;
 
@@ -661,9 +704,15 @@ tg_store_items_pending(struct tg_store *st,
 	/* In batches, with the statement reset before the callbacks run, so that fn
 	 * may publish (update) the items it is given. */
 	for (;;) {
+		int batch = STORE_PENDING_BATCH;
+
 		n = 0;
+		if (limit && limit - (size_t)total < (size_t)batch)
+			batch = (int)(limit - (size_t)total);
+		if (batch == 0)
+			break;
 		sqlite3_bind_int64(s, 1, last);
-		sqlite3_bind_int(s, 2, STORE_PENDING_BATCH);
+		sqlite3_bind_int(s, 2, batch);
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 			struct pending_row *r = &rows[n++];
 
@@ -696,10 +745,12 @@ tg_store_items_pending(struct tg_store *st,
 			break;
 		}
 		total += (int)n;
-		if (n < STORE_PENDING_BATCH)
+		if (n < (size_t)batch)
 			break;
 	}
 	free(rows);
+	if (last_rowid)
+		*last_rowid = last;
 	return total;
 }
 
@@ -760,4 +811,176 @@ tg_store_check(struct tg_store *st, char *err, size_t errlen)
 out:
 	sqlite3_finalize(s);
 	return rc;
+}
+
+int
+tg_store_begin(struct tg_store *st, char *err, size_t errlen)
+{
+	return step_done(st, st->stmt[S_BEGIN], "starting a transaction", err, errlen) < 0 ? -1 : 0;
+}
+
+int
+tg_store_commit(struct tg_store *st, char *err, size_t errlen)
+{
+	if (step_done(st, st->stmt[S_COMMIT], "committing", err, errlen) < 0) {
+		sqlite3_step(st->stmt[S_ROLLBACK]);
+		sqlite3_reset(st->stmt[S_ROLLBACK]);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tg_store_alert_add(struct tg_store *st, uint64_t seq, const char *alert_id, int64_t feed_id,
+    const char *item_id, const char *tags, int64_t published_ms, const char *json, size_t len,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *s = st->stmt[S_ALERT_INSERT];
+
+	/* All or nothing, also inside the caller's transaction. */
+	if (step_done(st, st->stmt[S_SAVEPOINT], "storing an alert", err, errlen) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
+	sqlite3_bind_text(s, 2, alert_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, feed_id);
+	sqlite3_bind_text(s, 4, item_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, published_ms);
+	sqlite3_bind_text(s, 6, tags, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, json, (int)len, SQLITE_STATIC);
+	if (step_done(st, s, "storing an alert", err, errlen) < 0)
+		goto fail;
+	s = st->stmt[S_ITEM_DONE];
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
+	sqlite3_bind_int64(s, 2, feed_id);
+	sqlite3_bind_text(s, 3, item_id, -1, SQLITE_STATIC);
+	if (step_done(st, s, "marking an item done", err, errlen) < 0)
+		goto fail;
+	if (sqlite3_changes(st->db) == 0) {
+		fail_msg(err, errlen, "store %s: storing an alert: no item \"%s\" in feed %lld",
+		    st->path, item_id, (long long)feed_id);
+		goto fail;
+	}
+	return step_done(st, st->stmt[S_RELEASE], "storing an alert", err, errlen) < 0 ? -1 : 0;
+fail:
+	sqlite3_step(st->stmt[S_ROLLBACK_TO]);
+	sqlite3_reset(st->stmt[S_ROLLBACK_TO]);
+	sqlite3_step(st->stmt[S_RELEASE]);
+	sqlite3_reset(st->stmt[S_RELEASE]);
+	return -1;
+}
+
+int
+tg_store_alerts_range(struct tg_store *st, uint64_t from_seq, uint64_t to_seq, const char *tag,
+    size_t limit, void (*fn)(void *arg, uint64_t seq, const char *json, size_t len), void *arg,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *s = st->stmt[tag ? S_ALERTS_RANGE_TAG : S_ALERTS_RANGE];
+	char needle[TG_TAG_NAME_MAX + 3];
+	int rc, n = 0;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)from_seq);
+	sqlite3_bind_int64(s, 2, to_seq ? (sqlite3_int64)to_seq : INT64_MAX);
+	sqlite3_bind_int64(s, 3, limit ? (sqlite3_int64)limit : -1);
+	if (tag) {
+		snprintf(needle, sizeof(needle), " %s ", tag);
+		sqlite3_bind_text(s, 4, needle, -1, SQLITE_TRANSIENT);
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		fn(arg, (uint64_t)sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+		    (size_t)sqlite3_column_bytes(s, 1));
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		n = fail_db(st, err, errlen, "reading alerts");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return n;
+}
+
+int64_t
+tg_store_alerts_prune(struct tg_store *st, int64_t older_than_ms, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = st->stmt[S_ALERTS_PRUNE];
+
+	sqlite3_bind_int64(s, 1, older_than_ms);
+	if (step_done(st, s, "pruning old alerts", err, errlen) < 0)
+		return -1;
+	return sqlite3_changes(st->db);
+}
+
+static int64_t
+single_int(struct tg_store *st, int which, const char *what)
+{
+	sqlite3_stmt *s = st->stmt[which];
+	sqlite3_int64 v = 0;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	else
+		tg_err("store %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+	sqlite3_reset(s);
+	return v;
+}
+
+uint64_t
+tg_store_min_alert_seq(struct tg_store *st)
+{
+	int64_t v = single_int(st, S_MIN_ALERT_SEQ, "reading the oldest alert");
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+int64_t
+tg_store_max_item_rowid(struct tg_store *st)
+{
+	return single_int(st, S_MAX_ITEM_ROWID, "reading the newest item");
+}
+
+int64_t
+tg_store_dead_count(struct tg_store *st)
+{
+	return single_int(st, S_DEAD_COUNT, "counting dead letters");
+}
+
+int
+tg_store_set_published_seq(struct tg_store *st, uint64_t seq, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = st->stmt[S_META_SET];
+	char num[24];
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)seq);
+	sqlite3_bind_text(s, 1, "published_seq", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, num, -1, SQLITE_TRANSIENT);
+	return step_done(st, s, "recording the published sequence", err, errlen) < 0 ? -1 : 0;
+}
+
+uint64_t
+tg_store_published_seq(struct tg_store *st)
+{
+	sqlite3_stmt *s = st->stmt[S_META_GET];
+	long long v = 0;
+
+	sqlite3_bind_text(s, 1, "published_seq", -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = strtoll((const char *)sqlite3_column_text(s, 0), NULL, 10);
+	sqlite3_reset(s);
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+int
+tg_store_dead_letter(struct tg_store *st, int64_t feed_id, const char *item_id, int attempts,
+    const char *reason, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = st->stmt[S_DEAD_INSERT];
+
+	sqlite3_bind_int64(s, 1, feed_id);
+	sqlite3_bind_text(s, 2, item_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, attempts);
+	sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, tg_now_wall_ms());
+	if (step_done(st, s, "storing a dead letter", err, errlen) < 0)
+		return -1;
+	s = st->stmt[S_ITEM_DEAD];
+	sqlite3_bind_int64(s, 1, feed_id);
+	sqlite3_bind_text(s, 2, item_id, -1, SQLITE_STATIC);
+	return step_done(st, s, "marking an item dead", err, errlen) < 0 ? -1 : 0;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../proto/item.h"
+#include "../proto/result.h"
 
 struct tg_store;
 
@@ -68,18 +69,59 @@ int tg_store_feed_failed(struct tg_store *st, int64_t feed_id, const char *why,
 int tg_store_items_add(struct tg_store *st, int64_t feed_id, const struct tg_item *items,
     size_t n, bool *is_new, char *err, size_t errlen);
 
-/* Mark an item PUBLISHED with its alert sequence number. Returns 0 or -1 (also
- * when there is no such item). */
-int tg_store_item_published(struct tg_store *st, int64_t feed_id, const char *item_id,
-    uint64_t seq, char *err, size_t errlen);
-
 /* Call fn for every PENDING item (oldest first) with its feed id; the item is only
  * valid during the call (copy it to keep it). it->feed is NULL (map the feed id)
  * and it->fetched_ms is when the item was first seen. fn may call
- * tg_store_item_published. Returns the count or -1 with err. */
+ * tg_store_alert_add. Returns the count or -1 with err. */
 int tg_store_items_pending(struct tg_store *st,
     void (*fn)(void *arg, int64_t feed_id, const struct tg_item *it), void *arg, char *err,
     size_t errlen);
+
+/* Like tg_store_items_pending, but only items with rowid > after_rowid, at most
+ * limit of them (0: all); *last_rowid (may be NULL) gets the rowid of the last
+ * one given (after_rowid when none). For refilling a spilled queue. */
+int tg_store_items_pending_from(struct tg_store *st, int64_t after_rowid, size_t limit,
+    int64_t *last_rowid, void (*fn)(void *arg, int64_t feed_id, const struct tg_item *it),
+    void *arg, char *err, size_t errlen);
+
+/* Newest item rowid (0 when none). */
+int64_t tg_store_max_item_rowid(struct tg_store *st);
+
+/* Open / commit a transaction spanning several calls (the daemon batches the
+ * alerts of one loop turn). Commit failure rolls back. 0 or -1 with err. */
+int tg_store_begin(struct tg_store *st, char *err, size_t errlen);
+int tg_store_commit(struct tg_store *st, char *err, size_t errlen);
+
+/* The outbox: store alert seq (its JSON, its tags as " a b ") and mark the item
+ * done, before the alert is published. 0 or -1 with err. */
+int tg_store_alert_add(struct tg_store *st, uint64_t seq, const char *alert_id, int64_t feed_id,
+    const char *item_id, const char *tags, int64_t published_ms, const char *json, size_t len,
+    char *err, size_t errlen);
+
+/* Call fn for alerts from_seq..to_seq (to_seq 0: no upper bound) in order, only
+ * those carrying tag when tag is not NULL, at most limit (0: all). The JSON is
+ * valid during the call. Returns the count or -1 with err. */
+int tg_store_alerts_range(struct tg_store *st, uint64_t from_seq, uint64_t to_seq, const char *tag,
+    size_t limit, void (*fn)(void *arg, uint64_t seq, const char *json, size_t len), void *arg,
+    char *err, size_t errlen);
+
+/* Delete alerts published before older_than_ms. Returns how many, or -1. */
+int64_t tg_store_alerts_prune(struct tg_store *st, int64_t older_than_ms, char *err, size_t errlen);
+
+/* Oldest alert still kept (0 when none). */
+uint64_t tg_store_min_alert_seq(struct tg_store *st);
+
+/* The highest sequence known to have been handed to the PUB socket; alerts after
+ * it are published again at start. */
+int tg_store_set_published_seq(struct tg_store *st, uint64_t seq, char *err, size_t errlen);
+uint64_t tg_store_published_seq(struct tg_store *st);
+
+/* Move an item to the dead-letter table (it will not be dispatched again). */
+int tg_store_dead_letter(struct tg_store *st, int64_t feed_id, const char *item_id, int attempts,
+    const char *reason, char *err, size_t errlen);
+
+/* Rows in the dead-letter table. */
+int64_t tg_store_dead_count(struct tg_store *st);
 
 /* Highest sequence number ever published (0 when none). */
 uint64_t tg_store_max_seq(struct tg_store *st);

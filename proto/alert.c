@@ -242,11 +242,13 @@ send_topic(void *pub, const char *topic, size_t tlen, zmq_msg_t *msg)
 }
 
 int
-tg_alert_publish(void *pub, const struct tg_result *r, const char *json, size_t len)
+tg_alert_publish_tags(void *pub, bool relevant, const char *tags, const char *json, size_t len)
 {
 	char topic[TG_TAG_NAME_MAX + sizeof(TG_TOPIC_TAG_PREFIX) + 1];
+	char name[TG_TAG_NAME_MAX];
 	zmq_msg_t msg;
 	int sent = 0, tlen, e;
+	const char *p = tags;
 
 	if (zmq_msg_init_size(&msg, len) < 0)
 		return -1;
@@ -254,18 +256,30 @@ tg_alert_publish(void *pub, const struct tg_result *r, const char *json, size_t 
 	if (send_topic(pub, TG_TOPIC_ALL, strlen(TG_TOPIC_ALL), &msg) < 0)
 		goto fail;
 	sent++;
-	if (r->relevant) {
+	if (relevant) {
 		if (send_topic(pub, TG_TOPIC_RELEVANT, strlen(TG_TOPIC_RELEVANT), &msg) < 0)
 			goto fail;
 		sent++;
 	}
-	for (uint32_t i = 0; i < r->ntags && i < TG_RESULT_MAX_TAGS; i++) {
-		tlen = tg_alert_tag_topic(r->tags[i].name, topic, sizeof(topic));
-		if (tlen < 0)
-			continue;
-		if (send_topic(pub, topic, (size_t)tlen, &msg) < 0)
-			goto fail;
-		sent++;
+	while (p && *p) {
+		size_t n;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n == 0)
+			break;
+		if (n < sizeof(name)) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			tlen = tg_alert_tag_topic(name, topic, sizeof(topic));
+			if (tlen >= 0) {
+				if (send_topic(pub, topic, (size_t)tlen, &msg) < 0)
+					goto fail;
+				sent++;
+			}
+		}
+		p += n;
 	}
 	zmq_msg_close(&msg);
 	return sent;
@@ -274,4 +288,33 @@ fail:
 	zmq_msg_close(&msg);
 	errno = e;
 	return -1;
+}
+
+size_t
+tg_alert_join_tags(const struct tg_result *r, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (outlen == 0)
+		return 0;
+	out[n++] = ' ';
+	for (uint32_t i = 0; i < r->ntags && i < TG_RESULT_MAX_TAGS; i++) {
+		size_t l = strlen(r->tags[i].name);
+		if (n + l + 2 > outlen)
+			break;
+		memcpy(out + n, r->tags[i].name, l);
+		n += l;
+		out[n++] = ' ';
+	}
+	out[n < outlen ? n : outlen - 1] = '\0';
+	return n;
+}
+
+int
+tg_alert_publish(void *pub, const struct tg_result *r, const char *json, size_t len)
+{
+	char tags[TG_ALERT_TAGS_MAX];
+
+	tg_alert_join_tags(r, tags, sizeof(tags));
+	return tg_alert_publish_tags(pub, r->relevant, tags, json, len);
 }

@@ -50,6 +50,17 @@ int tg_alert_decode(const char *json, size_t len, struct tg_alert *out, char *er
 /* Write the topic for tag into out ("tag.<name>."); returns its length or -1 if too long. */
 int tg_alert_tag_topic(const char *tag, char *out, size_t outlen);
 
+/* Room for every tag name of a result joined as " a b c ". */
+#define TG_ALERT_TAGS_MAX (TG_RESULT_MAX_TAGS * TG_TAG_NAME_MAX + 2)
+
+/* Write the tag names of r as " a b c " (spaces around each) into out; returns
+ * the length. The form the store keeps for replay by tag. */
+size_t tg_alert_join_tags(const struct tg_result *r, char *out, size_t outlen);
+
+/* Publish on "all.", on "relevant." when relevant, and on "tag.<name>." for each
+ * name in tags (" a b " as tg_alert_join_tags writes). Returns messages sent or -1. */
+int tg_alert_publish_tags(void *pub, bool relevant, const char *tags, const char *json, size_t len);
+
 /* Publish the encoded alert on every topic it belongs to (see above).
  * Returns the number of messages sent, or -1 with errno from ZeroMQ. */
 int tg_alert_publish(void *pub, const struct tg_result *r, const char *json, size_t len);

@@ -136,6 +136,7 @@ class Subscriber:
     def __init__(self, endpoint, topics=("all.",)):
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.RECONNECT_IVL, 20)
         for t in topics:
             self.sock.setsockopt(zmq.SUBSCRIBE, t.encode())
         self.sock.connect(endpoint)
