@@ -1,9 +1,13 @@
 /*
  * `tigris tail`: subscribe to tigrisd's alert stream and print each alert, for a
- * person (default) or as one JSON object per line (--json).
+ * person (default) or as one JSON object per line (--json). The stream is
+ * followed by sequence number: a gap (a late start, a pause, an overflowing
+ * queue) or a new epoch is filled from the replay endpoint, so that every alert
+ * is delivered once and in order; --from-seq N starts from history.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +20,28 @@
 #include "../proto/alert.h"
 #include "commands.h"
 
-#define RECENT 512 /* alerts remembered to print each once across topics */
 #define MAX_TAGS_ARG 32
+#define REPLAY_TIMEOUT_MS 3000
+#define REPLAY_CHUNK 1000
 
 static volatile sig_atomic_t tail_stop;
+
+struct tail {
+	void *ctx;
+	void *sub;
+	void *replay;            /* DEALER to the replay endpoint; NULL: none */
+	const char *replay_ep;
+	const char *tags[MAX_TAGS_ARG];
+	size_t ntags;
+	bool relevant_only;
+	bool json;
+	bool color;
+	char epoch[TG_EPOCH_MAX];
+	uint64_t next;           /* next sequence number expected; 0: not known yet */
+	long count;              /* stop after this many printed; 0: never */
+	long printed;
+	unsigned long long recovered, duplicates, unfilled;
+};
 
 static void
 on_signal(int sig)
@@ -52,11 +74,171 @@ print_human(const struct tg_alert *a, bool color)
 	fflush(stdout);
 }
 
-int
-tg_cmd_tail(int argc, char **argv)
+static bool
+wanted(const struct tail *t, const struct tg_alert *a)
+{
+	if (t->relevant_only && !a->result.relevant)
+		return false;
+	if (t->ntags == 0)
+		return true;
+	for (size_t i = 0; i < t->ntags; i++)
+		if (tg_result_find(&a->result, t->tags[i]))
+			return true;
+	return false;
+}
+
+/* Print an alert (if it passes the filters) and move past its sequence number. */
+static void
+deliver(struct tail *t, const struct tg_alert *a, const char *json, size_t len)
+{
+	t->next = a->seq + 1;
+	if (!wanted(t, a))
+		return;
+	if (t->json) {
+		fwrite(json, 1, len, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+	} else {
+		print_human(a, t->color);
+	}
+	t->printed++;
+}
+
+static void
+replay_reconnect(struct tail *t)
+{
+	int zero = 0;
+
+	if (t->replay)
+		zmq_close(t->replay);
+	t->replay = zmq_socket(t->ctx, ZMQ_DEALER);
+	if (t->replay == NULL)
+		return;
+	zmq_setsockopt(t->replay, ZMQ_LINGER, &zero, sizeof(zero));
+	if (zmq_connect(t->replay, t->replay_ep) != 0) {
+		fprintf(stderr, "tigris tail: cannot connect to replay %s: %s\n", t->replay_ep,
+		    zmq_strerror(zmq_errno()));
+		zmq_close(t->replay);
+		t->replay = NULL;
+	}
+}
+
+/* Ask the replay endpoint for from..to (to 0: up to the newest) and deliver what
+ * comes back, in order. Returns 0, or -1 when the endpoint did not answer. */
+static int
+replay_range(struct tail *t, uint64_t from, uint64_t to)
+{
+	while (!tail_stop && t->replay && (to == 0 || from <= to)) {
+		char req[160], err[256];
+		zmq_pollitem_t pi = { t->replay, 0, ZMQ_POLLIN, 0 };
+		zmq_msg_t part;
+		json_t *h = NULL;
+		json_error_t jerr;
+		bool more_parts, more_data = false;
+		uint64_t last = 0;
+
+		snprintf(req, sizeof(req),
+		    "{\"v\":1,\"type\":\"replay\",\"from_seq\":%llu,\"to_seq\":%llu,\"limit\":%d}",
+		    (unsigned long long)from, (unsigned long long)to, REPLAY_CHUNK);
+		if (zmq_send(t->replay, req, strlen(req), 0) < 0 ||
+		    zmq_poll(&pi, 1, REPLAY_TIMEOUT_MS) <= 0 || !(pi.revents & ZMQ_POLLIN)) {
+			fprintf(stderr, "tigris tail: replay %s did not answer\n", t->replay_ep);
+			replay_reconnect(t); /* forget the unanswered request */
+			return -1;
+		}
+		zmq_msg_init(&part);
+		zmq_msg_recv(&part, t->replay, 0);
+		more_parts = zmq_msg_more(&part);
+		h = json_loadb(zmq_msg_data(&part), zmq_msg_size(&part), 0, &jerr);
+		zmq_msg_close(&part);
+		if (h == NULL || strcmp(json_string_value(json_object_get(h, "type")) ?: "",
+				     "replay") != 0) {
+			fprintf(stderr, "tigris tail: replay refused: %s\n",
+			    h ? json_string_value(json_object_get(h, "error")) ?: "?" : jerr.text);
+			json_decref(h);
+			while (more_parts) { /* drop the rest */
+				zmq_msg_init(&part);
+				zmq_msg_recv(&part, t->replay, 0);
+				more_parts = zmq_msg_more(&part);
+				zmq_msg_close(&part);
+			}
+			return -1;
+		}
+		more_data = json_is_true(json_object_get(h, "more"));
+		if (json_is_string(json_object_get(h, "epoch")))
+			snprintf(t->epoch, sizeof(t->epoch), "%s",
+			    json_string_value(json_object_get(h, "epoch")));
+		json_decref(h);
+		while (more_parts) {
+			struct tg_alert a;
+
+			zmq_msg_init(&part);
+			zmq_msg_recv(&part, t->replay, 0);
+			more_parts = zmq_msg_more(&part);
+			tg_alert_init(&a);
+			if (tg_alert_decode(zmq_msg_data(&part), zmq_msg_size(&part), &a, err,
+				sizeof(err)) != 0) {
+				fprintf(stderr, "tigris tail: skipped an invalid replayed alert: %s\n",
+				    err);
+			} else {
+				last = a.seq;
+				if (t->next == 0 || a.seq >= t->next) {
+					t->recovered++;
+					deliver(t, &a, zmq_msg_data(&part), zmq_msg_size(&part));
+				}
+			}
+			tg_alert_clear(&a);
+			zmq_msg_close(&part);
+			if (t->count && t->printed >= t->count)
+				tail_stop = 1;
+		}
+		if (!more_data || last == 0)
+			break;
+		from = last + 1;
+	}
+	return 0;
+}
+
+/* One live alert: fill any gap before it from the replay endpoint, drop it if it
+ * was delivered already, else deliver it. */
+static void
+on_live(struct tail *t, const struct tg_alert *a, const char *json, size_t len)
+{
+	if (t->epoch[0] && strcmp(t->epoch, a->epoch) != 0) {
+		fprintf(stderr, "tigris tail: new epoch %s: the daemon starts its sequence again\n",
+		    a->epoch);
+		t->next = 1;
+	}
+	snprintf(t->epoch, sizeof(t->epoch), "%s", a->epoch);
+	if (t->next == 0)
+		t->next = a->seq;
+	if (a->seq < t->next) {
+		t->duplicates++;
+		return;
+	}
+	if (a->seq > t->next) {
+		uint64_t from = t->next;
+
+		if (replay_range(t, from, a->seq - 1) != 0 || t->next < a->seq) {
+			unsigned long long missing = a->seq - t->next;
+			fprintf(stderr, "tigris tail: alerts %llu..%llu could not be recovered\n",
+			    (unsigned long long)t->next, (unsigned long long)a->seq - 1);
+			t->unfilled += missing;
+		}
+		if (tail_stop)
+			return;
+	}
+	deliver(t, a, json, len);
+}
+
+static int
+parse_args(struct tail *t, int argc, char **argv, const char **endpoint, uint64_t *from_seq)
 {
 	static const struct option longopts[] = {
 		{ "connect", required_argument, NULL, 'c' },
+		{ "replay", required_argument, NULL, 'p' },
+		{ "no-replay", no_argument, NULL, 'P' },
+		{ "from-seq", required_argument, NULL, 'f' },
 		{ "tag", required_argument, NULL, 't' },
 		{ "relevant", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
@@ -64,136 +246,150 @@ tg_cmd_tail(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *endpoint = "tcp://127.0.0.1:7700";
-	const char *tags[MAX_TAGS_ARG];
-	size_t ntags = 0, nrecent = 0;
-	uint64_t recent[RECENT];
-	bool json = false, relevant = false, color;
-	long count = 0, printed = 0;
-	void *ctx = NULL, *sub = NULL;
-	struct sigaction sa;
-	int ch, rc = 1;
-	char topic[128];
+	long v;
+	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:t:rjn:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:p:Pf:t:rjn:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			endpoint = optarg;
+			*endpoint = optarg;
+			break;
+		case 'p':
+			t->replay_ep = optarg;
+			break;
+		case 'P':
+			t->replay_ep = NULL;
+			break;
+		case 'f':
+			if (tg_parse_long(optarg, 1, 0x7fffffffffffffffL, &v) != 0) {
+				fprintf(stderr, "tigris tail: --from-seq must be a positive number\n");
+				return 2;
+			}
+			*from_seq = (uint64_t)v;
 			break;
 		case 't':
-			if (ntags == MAX_TAGS_ARG) {
+			if (t->ntags == MAX_TAGS_ARG) {
 				fprintf(stderr, "tigris tail: at most %d --tag\n", MAX_TAGS_ARG);
 				return 2;
 			}
-			tags[ntags++] = optarg;
+			t->tags[t->ntags++] = optarg;
 			break;
 		case 'r':
-			relevant = true;
+			t->relevant_only = true;
 			break;
 		case 'j':
-			json = true;
+			t->json = true;
 			break;
 		case 'n':
-			if (tg_parse_long(optarg, 1, 1000000000L, &count) != 0) {
+			if (tg_parse_long(optarg, 1, 1000000000L, &t->count) != 0) {
 				fprintf(stderr, "tigris tail: --count must be a positive number\n");
 				return 2;
 			}
 			break;
 		case 'h':
-			puts("usage: tigris tail [--connect EP] [--tag TAG]... [--relevant] [--json]"
-			     " [--count N]\n\n"
+			puts("usage: tigris tail [--connect EP] [--replay EP | --no-replay] "
+			     "[--from-seq N]\n"
+			     "                   [--tag TAG]... [--relevant] [--json] [--count N]\n\n"
 			     "Prints alerts from tigrisd's publish endpoint (default "
 			     "tcp://127.0.0.1:7700).\n"
-			     "--tag TAG subscribes to one tag (repeatable); --relevant to relevant "
-			     "items;\nwithout either, every item is printed once.");
+			     "Gaps in the sequence are filled from the replay endpoint (default\n"
+			     "tcp://127.0.0.1:7702); --from-seq N starts from history.\n"
+			     "--tag TAG keeps alerts with that tag (repeatable), --relevant the\n"
+			     "relevant ones; --count N stops after N alerts.");
 			return 0;
 		default:
 			return 2;
 		}
 	}
-	color = !json && isatty(fileno(stdout));
+	if (optind != argc) {
+		fprintf(stderr, "tigris tail: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+int
+tg_cmd_tail(int argc, char **argv)
+{
+	const char *endpoint = "tcp://127.0.0.1:7700";
+	struct tail t;
+	struct sigaction sa;
+	uint64_t from_seq = 0;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.replay_ep = "tcp://127.0.0.1:7702";
+	rc = parse_args(&t, argc, argv, &endpoint, &from_seq);
+	if (rc >= 0)
+		return rc;
+	rc = 1;
+	t.color = !t.json && isatty(fileno(stdout));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	ctx = zmq_ctx_new();
-	sub = ctx ? zmq_socket(ctx, ZMQ_SUB) : NULL;
-	if (sub == NULL || zmq_connect(sub, endpoint) != 0) {
+	t.ctx = zmq_ctx_new();
+	t.sub = t.ctx ? zmq_socket(t.ctx, ZMQ_SUB) : NULL;
+	if (t.sub == NULL || zmq_connect(t.sub, endpoint) != 0) {
 		fprintf(stderr, "tigris tail: cannot connect to %s: %s\n", endpoint,
 		    zmq_strerror(zmq_errno()));
 		goto out;
 	}
-	if (ntags == 0 && !relevant)
-		zmq_setsockopt(sub, ZMQ_SUBSCRIBE, TG_TOPIC_ALL, strlen(TG_TOPIC_ALL));
-	if (relevant)
-		zmq_setsockopt(sub, ZMQ_SUBSCRIBE, TG_TOPIC_RELEVANT, strlen(TG_TOPIC_RELEVANT));
-	for (size_t i = 0; i < ntags; i++) {
-		int n = tg_alert_tag_topic(tags[i], topic, sizeof(topic));
-		if (n < 0) {
-			fprintf(stderr, "tigris tail: tag name too long: %s\n", tags[i]);
-			rc = 2;
-			goto out;
-		}
-		zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, (size_t)n);
+	/* Every alert, so that the sequence shows gaps; filters apply here. */
+	zmq_setsockopt(t.sub, ZMQ_SUBSCRIBE, TG_TOPIC_ALL, strlen(TG_TOPIC_ALL));
+	if (t.replay_ep)
+		replay_reconnect(&t);
+	if (from_seq) {
+		t.next = from_seq;
+		if (replay_range(&t, from_seq, 0) != 0)
+			fprintf(stderr, "tigris tail: history from %llu unavailable\n",
+			    (unsigned long long)from_seq);
 	}
-	while (!tail_stop) {
-		zmq_msg_t t, body;
+	while (!tail_stop && !(t.count && t.printed >= t.count)) {
+		zmq_msg_t topic, body;
 		struct tg_alert a;
 		char err[256];
-		bool seen = false;
-		int more = 0;
-		size_t sz = sizeof(more);
 
-		zmq_msg_init(&t);
-		if (zmq_msg_recv(&t, sub, 0) < 0) {
-			zmq_msg_close(&t);
+		zmq_msg_init(&topic);
+		if (zmq_msg_recv(&topic, t.sub, 0) < 0) {
+			zmq_msg_close(&topic);
 			if (zmq_errno() == EINTR)
 				continue;
 			fprintf(stderr, "tigris tail: %s\n", zmq_strerror(zmq_errno()));
 			goto out;
 		}
-		zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &sz);
-		zmq_msg_close(&t);
-		if (!more)
+		if (!zmq_msg_more(&topic)) {
+			zmq_msg_close(&topic);
 			continue;
+		}
+		zmq_msg_close(&topic);
 		zmq_msg_init(&body);
-		if (zmq_msg_recv(&body, sub, 0) < 0) {
+		if (zmq_msg_recv(&body, t.sub, 0) < 0) {
 			zmq_msg_close(&body);
 			continue;
 		}
 		tg_alert_init(&a);
 		if (tg_alert_decode(zmq_msg_data(&body), zmq_msg_size(&body), &a, err,
-			sizeof(err)) != 0) {
+			sizeof(err)) != 0)
 			fprintf(stderr, "tigris tail: skipped an invalid alert: %s\n", err);
-			zmq_msg_close(&body);
-			continue;
-		}
-		for (size_t i = 0; i < nrecent && i < RECENT; i++)
-			if (recent[i] == a.seq)
-				seen = true;
-		if (!seen) {
-			recent[nrecent++ % RECENT] = a.seq;
-			if (json) {
-				fwrite(zmq_msg_data(&body), 1, zmq_msg_size(&body), stdout);
-				fputc('\n', stdout);
-				fflush(stdout);
-			} else {
-				print_human(&a, color);
-			}
-			printed++;
-		}
+		else
+			on_live(&t, &a, zmq_msg_data(&body), zmq_msg_size(&body));
 		tg_alert_clear(&a);
 		zmq_msg_close(&body);
-		if (count && printed >= count)
-			break;
 	}
 	rc = 0;
 out:
-	if (sub)
-		zmq_close(sub);
-	if (ctx)
-		zmq_ctx_term(ctx);
+	fprintf(stderr,
+	    "tigris tail: %ld alert(s) printed, %llu recovered through replay, %llu duplicate(s) "
+	    "dropped, %llu unrecovered\n",
+	    t.printed, t.recovered, t.duplicates, t.unfilled);
+	if (t.replay)
+		zmq_close(t.replay);
+	if (t.sub)
+		zmq_close(t.sub);
+	if (t.ctx)
+		zmq_ctx_term(t.ctx);
 	return rc;
 }

@@ -99,6 +99,10 @@ static const struct opt options[] = {
 	{ .name = "worker_endpoint", .type = OPT_ENDPOINT, .def_str = "ipc:///run/tigris/workers.sock",
 	    AT(tg_config, worker_endpoint),
 	    .help = "ZeroMQ endpoint of the ROUTER socket workers connect to." },
+	{ .name = "publish_hwm", .type = OPT_INT, .def_num = 100000, .min = 10, .max = 10000000,
+	    AT(tg_config, publish_hwm),
+	    .help = "Alerts queued per subscriber before a slow one starts missing some (it "
+		    "recovers them through replay)." },
 	{ .name = "replay", .type = OPT_ENDPOINT, .flags = F_NULL, .def_str = "tcp://127.0.0.1:7702",
 	    AT(tg_config, replay),
 	    .help = "ZeroMQ endpoint of the replay ROUTER (alerts by sequence number); null: off." },

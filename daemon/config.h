@@ -36,6 +36,7 @@ struct tg_config {
 	int worker_credit;      /* items each worker may hold at once */
 	char *publish;          /* ZeroMQ endpoint of the alert PUB socket */
 	char *worker_endpoint;  /* ZeroMQ endpoint workers connect to (ROUTER) */
+	int publish_hwm;        /* ZMQ_SNDHWM of the PUB socket */
 	char *replay;           /* ZeroMQ endpoint of the replay ROUTER; NULL: off */
 	int replay_retention;   /* seconds alerts are kept for replay */
 	int max_attempts;       /* deliveries before an item is dead-lettered */

@@ -28,7 +28,6 @@
 
 #define FIRST_FETCH_SPREAD_MS 500 /* feeds due at start are spread over this */
 #define BACKOFF_CAP_S 3600        /* failing feeds are retried at least this often */
-#define PUB_HWM 100000
 #define WORKER_STOP_GRACE_MS 2000
 #define SHUTDOWN_GRACE_MS 5000 /* wait this long for items in flight on SIGTERM */
 #define STATUS_EVERY_S 5
@@ -797,7 +796,7 @@ tg_daemon_new(struct tg_config *cfg, const char *self_path, char *err, size_t er
 {
 	struct tg_daemon *d = tg_calloc(1, sizeof(*d));
 	struct tg_fetch_opts fo;
-	int hwm = PUB_HWM, linger = 1000;
+	int hwm = cfg->publish_hwm, linger = 1000;
 	char credit[16];
 
 	d->cfg = cfg;
@@ -851,14 +850,7 @@ tg_daemon_new(struct tg_config *cfg, const char *self_path, char *err, size_t er
 	}
 	d->published_seq = d->recorded_published_seq = tg_store_published_seq(d->store);
 
-	tg_fetch_opts_default(&fo);
-	fo.timeout_s = cfg->fetch_timeout;
-	fo.connect_timeout_s = cfg->connect_timeout;
-	fo.max_body = (size_t)cfg->max_body_bytes;
-	fo.user_agent = cfg->user_agent;
-	fo.allow_file = cfg->allow_file_urls;
-	if (fo.low_speed_time_s > fo.timeout_s)
-		fo.low_speed_time_s = fo.timeout_s;
+	tg_fetch_opts_from_config(&fo, cfg);
 	d->fetcher = tg_fetcher_new(d->base, &fo, err, errlen);
 	if (d->fetcher == NULL)
 		goto fail;

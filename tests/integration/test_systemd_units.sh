@@ -219,6 +219,12 @@ procs = []
 try:
     daemon_box = launcher("tigrisd.service")
     worker_box = launcher("tigris-worker@.service")
+    # Publish on tcp:// as the default config does (libzmq needs more of the sandbox
+    # for it), on a port that is free now.
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
     cfg = os.path.join(run, "tigris.json")
     with open(cfg, "w") as out:
         out.write("""{
@@ -228,17 +234,18 @@ try:
   "state_dir": "%s/state",
   "taxonomy": "%s/deploy/taxonomy.tgt",
   "workers": 0,
-  "publish": "ipc://%s/pub.sock",
+  "publish": "tcp://127.0.0.1:%d",
   "worker_endpoint": "ipc://%s/workers.sock",
+  "replay": "ipc://%s/replay.sock",
   "log_level": "info"
 }
-""" % (top, top, run, top, run, run))
+""" % (top, top, run, top, port, run, run))
 
     zctx = zmq.Context()
     sub = zctx.socket(zmq.SUB)
     sub.setsockopt(zmq.SUBSCRIBE, b"")
     sub.setsockopt(zmq.LINGER, 0)
-    sub.connect("ipc://%s/pub.sock" % run)
+    sub.connect("tcp://127.0.0.1:%d" % port)
 
     nsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     nsock.bind(os.path.join(run, "notify.sock"))

@@ -92,6 +92,7 @@ class Daemon:
         self.tmp = tmp
         self.publish = "ipc://%s/pub.sock" % tmp
         self.worker_endpoint = "ipc://%s/workers.sock" % tmp
+        self.replay = "ipc://%s/replay.sock" % tmp
         cfg = {
             "feeds": feeds,
             "state_dir": os.path.join(tmp, "state"),
@@ -99,7 +100,9 @@ class Daemon:
             "workers": workers,
             "publish": self.publish,
             "worker_endpoint": self.worker_endpoint,
+            "replay": self.replay,
             "jitter_pct": 0,
+            "allow_networks": ["127.0.0.0/8"],
             "log_level": "debug",
         }
         cfg.update(extra or {})
@@ -183,3 +186,73 @@ def classify_offline(items):
 
 def tempdir():
     return tempfile.mkdtemp(prefix="tigris-test-")
+
+
+def rss_items(prefix, start, end, extra=None):
+    """An RSS 2.0 document with items prefix-start .. prefix-(end-1)."""
+    topics = ["Iraqi officials meet a US envoy in Baghdad", "Iran expands uranium enrichment at Natanz",
+              "Storm closes schools across the region", "Markets rise on strong earnings",
+              "US Treasury sanctions Iranian oil traders", "Militia rocket attack on Ain al-Asad base"]
+    parts = ['<?xml version="1.0"?><rss version="2.0"><channel><title>%s</title>'
+             '<link>https://load.example/</link><description>d</description>' % prefix]
+    for i in range(start, end):
+        title = (extra or {}).get(i) or "%s %d: %s" % (prefix, i, topics[i % len(topics)])
+        parts.append("<item><guid>%s-%d</guid><title>%s</title><description>Report number %d on %s."
+                     "</description></item>" % (prefix, i, title, i, topics[(i * 7) % len(topics)]))
+    parts.append("</channel></rss>")
+    return "".join(parts)
+
+
+class GrowingFeeds:
+    """Feeds on a FeedServer that gain `per_second` items each, until `total` each."""
+
+    def __init__(self, server, names, per_second, total, extra=None):
+        self.server, self.names = server, names
+        self.per_second, self.total, self.extra = per_second, total, extra or {}
+        self.start_time = None
+        self.stop_flag = False
+        for n in names:
+            server.set("/%s.xml" % n, rss_items(n, 0, 0))
+
+    def start(self):
+        self.start_time = time.time()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def count(self):
+        if self.start_time is None:
+            return 0
+        return min(self.total, int((time.time() - self.start_time) * self.per_second))
+
+    def run(self):
+        while not self.stop_flag:
+            n = self.count()
+            for name in self.names:
+                self.server.set("/%s.xml" % name, rss_items(name, max(0, n - 2000), n, self.extra.get(name)))
+            if n >= self.total:
+                break
+            time.sleep(0.25)
+
+    def ids(self):
+        return {"%s-%d" % (n, i) for n in self.names for i in range(self.total)}
+
+    def configs(self, interval=1):
+        return [{"url": self.server.url("/%s.xml" % n), "interval": interval, "name": n} for n in self.names]
+
+
+def worker_pids(daemon_pid):
+    """Pids of the tigris-worker children of a daemon."""
+    out = []
+    try:
+        with open("/proc/%d/task/%d/children" % (daemon_pid, daemon_pid)) as f:
+            kids = [int(x) for x in f.read().split()]
+    except OSError:
+        return out
+    for k in kids:
+        try:
+            with open("/proc/%d/comm" % k) as f:
+                if f.read().strip() == "tigris-worker":
+                    out.append(k)
+        except OSError:
+            pass
+    return out
