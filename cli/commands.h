@@ -17,4 +17,8 @@ int tg_cmd_parse(int argc, char **argv);
 /* tigris check CONFIG */
 int tg_cmd_check(int argc, char **argv);
 
+/* tigris feeds [--url http://127.0.0.1:9464] [--json]: GET /feeds from a running
+ * tigrisd and print a table of every feed's health (or the raw JSON). */
+int tg_cmd_feeds(int argc, char **argv);
+
 #endif

@@ -18,6 +18,7 @@ static const struct {
 	{ "classify", tg_cmd_classify, "tag JSON lines {\"id\",\"title\",\"body\"} from stdin" },
 	{ "parse", tg_cmd_parse, "print a feed file as normalised JSON" },
 	{ "check", tg_cmd_check, "validate a config file (and its taxonomy)" },
+	{ "feeds", tg_cmd_feeds, "show the health of every feed of a running tigrisd" },
 };
 
 static void

@@ -22,6 +22,8 @@
 #include "dispatch.h"
 #include "feed.h"
 #include "fetch.h"
+#include "httpd.h"
+#include "metrics.h"
 #include "replay.h"
 #include "store.h"
 #include "supervise.h"
@@ -40,6 +42,7 @@ struct outbox_entry {
 	char *json;
 	size_t len;
 	bool relevant;
+	int64_t fetched_ms; /* when the item was fetched, for the latency histogram */
 	char tags[TG_ALERT_TAGS_MAX];
 };
 
@@ -49,7 +52,9 @@ struct feed_run {
 	struct tg_daemon *d;
 	struct tg_feed_conf conf; /* url and name owned */
 	int64_t store_id;
-	int64_t next_fetch_ms; /* as the store had it at start */
+	int64_t next_fetch_ms; /* wall clock of the next fetch (as the store had it at start) */
+	int64_t last_success_ms; /* wall clock; 0: never */
+	char *last_error;        /* NULL when the last fetch succeeded */
 	char *etag;
 	char *last_modified;
 	int errors;
@@ -88,10 +93,24 @@ struct tg_daemon {
 	uint64_t published_seq;          /* last alert handed to the PUB socket */
 	uint64_t recorded_published_seq; /* ... as the store knows it */
 	struct tg_replay *replay;
+	struct tg_metrics *metrics;
+	struct tg_httpd *httpd;
+	char store_error[256]; /* last store write failure, "" once one succeeds again */
 	struct event *prune_timer;
 };
 
 static void feed_free(struct feed_run *fr);
+
+/* A store write failed (what) or succeeded (NULL): /healthz reports the last failure
+ * until a later write succeeds. */
+static void
+store_status(struct tg_daemon *d, const char *what)
+{
+	if (what)
+		snprintf(d->store_error, sizeof(d->store_error), "%.255s", what);
+	else
+		d->store_error[0] = '\0';
+}
 static void on_feed_timer(evutil_socket_t fd, short what, void *arg);
 
 static uint64_t
@@ -149,11 +168,15 @@ feed_failed(struct feed_run *fr, const char *why)
 
 	fr->errors++;
 	delay = next_delay_ms(d, fr);
+	fr->next_fetch_ms = tg_now_wall_ms() + delay;
+	tg_str_set(&fr->last_error, why);
 	tg_warn("feed %s: %s (failure %d, next try in %lld s)", fr->conf.name, why, fr->errors,
 	    (long long)(delay / 1000));
 	if (tg_store_feed_failed(d->store, fr->store_id, why, tg_now_wall_ms() + delay, err,
-		sizeof(err)) != 0)
+		sizeof(err)) != 0) {
 		tg_err("feed %s: %s", fr->conf.name, err);
+		store_status(d, err);
+	}
 	schedule(fr, delay);
 }
 
@@ -166,13 +189,20 @@ feed_succeeded(struct feed_run *fr, const char *etag, const char *lastmod)
 
 	fr->errors = 0;
 	delay = next_delay_ms(d, fr);
+	fr->last_success_ms = now;
+	fr->next_fetch_ms = now + delay;
+	tg_str_set(&fr->last_error, NULL);
 	if (etag != fr->etag)
 		tg_str_set(&fr->etag, etag);
 	if (lastmod != fr->last_modified)
 		tg_str_set(&fr->last_modified, lastmod);
 	if (tg_store_feed_ok(d->store, fr->store_id, fr->etag, fr->last_modified, now, now + delay,
-		err, sizeof(err)) != 0)
+		err, sizeof(err)) != 0) {
 		tg_err("feed %s: %s", fr->conf.name, err);
+		store_status(d, err);
+	} else {
+		store_status(d, NULL);
+	}
 	schedule(fr, delay);
 }
 
@@ -191,6 +221,7 @@ take_body(struct feed_run *fr, const struct tg_fetch_res *res, char *err, size_t
 		fr->conf.url, res->content_type, fr->conf.name, &d->limits, &doc, err,
 		errlen) != 0) {
 		d->counters.parse_errors++;
+		tg_metrics_parse_error(d->metrics);
 		goto out;
 	}
 	if (doc.bozo)
@@ -198,8 +229,11 @@ take_body(struct feed_run *fr, const struct tg_fetch_res *res, char *err, size_t
 		    doc.nitems, doc.bozo_reason ? doc.bozo_reason : "unknown reason");
 	is_new = tg_calloc(doc.nitems ? doc.nitems : 1, sizeof(bool));
 	n = tg_store_items_add(d->store, fr->store_id, doc.items, doc.nitems, is_new, err, errlen);
-	if (n < 0)
+	if (n < 0) {
+		store_status(d, err);
 		goto out;
+	}
+	tg_metrics_items(d->metrics, (size_t)n, doc.nitems - (size_t)n);
 	d->counters.items_new += (uint64_t)n;
 	d->counters.items_dup += doc.nitems - (size_t)n;
 	tg_debug("feed %s: %zu item(s), %d new", fr->conf.name, doc.nitems, n);
@@ -230,26 +264,32 @@ on_fetched(void *arg, const struct tg_fetch_res *res)
 	}
 	d->counters.bytes += res->len;
 	if (!res->ok) {
+		tg_metrics_fetch(d->metrics, TG_METRICS_FETCH_ERROR, res->len, res->duration_ms);
 		d->counters.fetch_failed++;
 		feed_failed(fr, res->error);
 		return;
 	}
 	if (res->status == 304) {
+		tg_metrics_fetch(d->metrics, TG_METRICS_FETCH_NOT_MODIFIED, res->len,
+		    res->duration_ms);
 		d->counters.fetch_304++;
 		tg_debug("feed %s: not modified", fr->conf.name);
 		feed_succeeded(fr, fr->etag, fr->last_modified);
 		return;
 	}
 	if (res->status != 200) {
+		tg_metrics_fetch(d->metrics, TG_METRICS_FETCH_ERROR, res->len, res->duration_ms);
 		d->counters.fetch_failed++;
 		snprintf(why, sizeof(why), "HTTP status %ld", res->status);
 		feed_failed(fr, why);
 		return;
 	}
 	if (take_body(fr, res, why, sizeof(why)) != 0) {
+		tg_metrics_fetch(d->metrics, TG_METRICS_FETCH_ERROR, res->len, res->duration_ms);
 		feed_failed(fr, why);
 		return;
 	}
+	tg_metrics_fetch(d->metrics, TG_METRICS_FETCH_OK, res->len, res->duration_ms);
 	d->counters.fetch_ok++;
 	feed_succeeded(fr, res->etag, res->last_modified);
 }
@@ -267,6 +307,7 @@ on_feed_timer(evutil_socket_t fd, short what, void *arg)
 	req.etag = fr->etag;
 	req.last_modified = fr->last_modified;
 	if (tg_fetch_start(fr->d->fetcher, &req, on_fetched, fr, err, sizeof(err)) != 0) {
+		tg_metrics_fetch(fr->d->metrics, TG_METRICS_FETCH_ERROR, 0, -1);
 		fr->d->counters.fetch_failed++;
 		feed_failed(fr, err);
 		return;
@@ -284,16 +325,23 @@ flush_outbox(struct tg_daemon *d)
 
 	if (d->nbatch == 0)
 		return;
-	if (tg_store_commit(d->store, err, sizeof(err)) != 0)
+	if (tg_store_commit(d->store, err, sizeof(err)) != 0) {
 		tg_err("store: %s (the items stay pending and are sent again at the next start)",
 		    err);
+		store_status(d, err);
+	} else {
+		store_status(d, NULL);
+	}
 	for (size_t i = 0; i < d->nbatch; i++) {
 		struct outbox_entry *e = &d->batch[i];
 
 		if (tg_alert_publish_tags(d->pub, e->relevant, e->tags, e->json, e->len) < 0)
 			tg_err("publish: %s", zmq_strerror(zmq_errno()));
-		else
+		else {
 			d->counters.alerts++;
+			tg_metrics_alert(d->metrics, e->relevant, e->tags,
+			    e->fetched_ms > 0 ? tg_now_wall_ms() - e->fetched_ms : -1);
+		}
 		d->published_seq = e->seq;
 		free(e->json);
 		e->json = NULL;
@@ -374,6 +422,7 @@ on_result(void *arg, struct tg_job *job, const struct tg_result *r)
 	e->json = json;
 	e->len = len;
 	e->relevant = r->relevant;
+	e->fetched_ms = job->item.fetched_ms;
 	d->nbatch++;
 	if (d->nbatch == OUTBOX_MAX)
 		flush_outbox(d);
@@ -569,6 +618,7 @@ feed_free(struct feed_run *fr)
 	free(fr->conf.name);
 	free(fr->etag);
 	free(fr->last_modified);
+	free(fr->last_error);
 	free(fr);
 }
 
@@ -595,7 +645,9 @@ feed_new(struct tg_daemon *d, const struct tg_feed_conf *conf, char *err, size_t
 	fr->last_modified = sf.last_modified;
 	fr->errors = sf.error_count;
 	fr->next_fetch_ms = sf.next_fetch_ms;
-	sf.etag = sf.last_modified = NULL;
+	fr->last_success_ms = sf.last_success_ms;
+	fr->last_error = sf.last_error;
+	sf.etag = sf.last_modified = sf.last_error = NULL;
 	tg_store_feed_clear(&sf);
 	fr->timer = evtimer_new(d->base, on_feed_timer, fr);
 	if (fr->timer == NULL) {
@@ -622,6 +674,7 @@ feed_start(struct feed_run *fr)
 			wait = (int64_t)fr->conf.interval * 1000;
 		delay += wait;
 	}
+	fr->next_fetch_ms = now + delay;
 	schedule(fr, delay);
 }
 
@@ -667,6 +720,7 @@ warn_restart_keys(const struct tg_config *old, const struct tg_config *nw)
 		{ "worker_program", str_differs(old->worker_program, nw->worker_program) },
 		{ "taxonomy", str_differs(old->taxonomy, nw->taxonomy) },
 		{ "user_agent", str_differs(old->user_agent, nw->user_agent) },
+		{ "http_listen", str_differs(old->http_listen, nw->http_listen) },
 		{ "workers", old->workers != nw->workers },
 		{ "worker_credit", old->worker_credit != nw->worker_credit },
 		{ "allow_file_urls", old->allow_file_urls != nw->allow_file_urls },
@@ -772,6 +826,7 @@ reload(struct tg_daemon *d)
 		tg_str_set(&nc->publish, old->publish);
 		tg_str_set(&nc->worker_endpoint, old->worker_endpoint);
 		tg_str_set(&nc->taxonomy, old->taxonomy);
+		tg_str_set(&nc->http_listen, old->http_listen);
 		nc->workers = old->workers;
 		d->cfg = nc;
 		tg_config_free(old);
@@ -789,6 +844,74 @@ on_hup_signal(evutil_socket_t sig, short what, void *arg)
 
 	if (!d->stopping)
 		reload(d);
+}
+
+/* GET /metrics: the gauges read now, then every metric. */
+static void
+http_metrics(void *arg, struct tg_buf *out)
+{
+	struct tg_daemon *d = arg;
+	struct tg_dispatch_stats st;
+	struct tg_metrics_state ms;
+
+	tg_dispatch_get_stats(d->dispatch, &st);
+	memset(&ms, 0, sizeof(ms));
+	ms.queued = st.queued;
+	ms.inflight = st.inflight;
+	ms.workers = st.workers;
+	ms.redelivered = st.redelivered;
+	ms.rejected = st.rejected;
+	ms.dead_letters = st.dead;
+	for (size_t i = 0; i < d->nfeeds; i++)
+		tg_metrics_state_add_feed(&ms, d->feeds[i]->errors);
+	tg_metrics_set_state(d->metrics, &ms);
+	if (tg_metrics_render(d->metrics, out) != 0)
+		tg_warn("http: /metrics truncated at %zu bytes", out->len);
+}
+
+/* GET /healthz: the loop answers (so it runs), the store writes, a worker is there. */
+static int
+http_health(void *arg, char *reason, size_t len)
+{
+	struct tg_daemon *d = arg;
+	struct tg_dispatch_stats st;
+
+	if (d->stopping) {
+		snprintf(reason, len, "stopping");
+		return -1;
+	}
+	if (d->store_error[0]) {
+		snprintf(reason, len, "store error: %s", d->store_error);
+		return -1;
+	}
+	tg_dispatch_get_stats(d->dispatch, &st);
+	if (st.workers == 0) {
+		snprintf(reason, len, "no workers connected");
+		return -1;
+	}
+	return 0;
+}
+
+/* GET /feeds: every configured feed's status. */
+static json_t *
+http_feeds(void *arg)
+{
+	struct tg_daemon *d = arg;
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < d->nfeeds; i++) {
+		const struct feed_run *fr = d->feeds[i];
+		struct tg_httpd_feed_status st = {
+			.name = fr->conf.name,
+			.url = fr->conf.url,
+			.error_count = fr->errors,
+			.last_success_ms = fr->last_success_ms,
+			.last_error = fr->last_error,
+			.next_fetch_ms = fr->busy ? 0 : fr->next_fetch_ms,
+		};
+		json_array_append_new(arr, tg_httpd_feed_json(&st));
+	}
+	return arr;
 }
 
 struct tg_daemon *
@@ -849,6 +972,15 @@ tg_daemon_new(struct tg_config *cfg, const char *self_path, char *err, size_t er
 		goto fail;
 	}
 	d->published_seq = d->recorded_published_seq = tg_store_published_seq(d->store);
+	d->metrics = tg_metrics_new();
+	if (cfg->http_listen && cfg->http_listen[0]) {
+		struct tg_httpd_source src = { .arg = d, .metrics = http_metrics,
+			.health = http_health, .feeds = http_feeds };
+
+		d->httpd = tg_httpd_new(d->base, cfg->http_listen, &src, err, errlen);
+		if (d->httpd == NULL)
+			goto fail;
+	}
 
 	tg_fetch_opts_from_config(&fo, cfg);
 	d->fetcher = tg_fetcher_new(d->base, &fo, err, errlen);
@@ -917,6 +1049,9 @@ tg_daemon_run(struct tg_daemon *d, char *err, size_t errlen)
 		return -1;
 	tg_notice("running: %zu feed(s), %d worker(s), publishing on %s, workers on %s",
 	    d->nfeeds, d->cfg->workers, d->cfg->publish, d->cfg->worker_endpoint);
+	if (d->httpd)
+		tg_notice("http: /metrics, /healthz and /feeds on %s (port %d)", d->cfg->http_listen,
+		    tg_httpd_port(d->httpd));
 	if (event_base_dispatch(d->base) < 0) {
 		snprintf(err, errlen, "the event loop failed");
 		return -1;
@@ -929,6 +1064,8 @@ tg_daemon_free(struct tg_daemon *d)
 {
 	if (d == NULL)
 		return;
+	tg_httpd_free(d->httpd);
+	d->httpd = NULL;
 	if (d->store && d->batch) {
 		char err[512];
 
@@ -968,6 +1105,7 @@ tg_daemon_free(struct tg_daemon *d)
 	if (d->base)
 		event_base_free(d->base);
 	tg_store_close(d->store);
+	tg_metrics_free(d->metrics);
 	tg_config_free(d->cfg);
 	free(d->worker_program);
 	free(d);

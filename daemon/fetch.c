@@ -5,6 +5,7 @@
  * opens passes the address filter first, and fetches wait in a per-host queue
  * for a free slot. See fetch.h.
  */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "../common/util.h"
+#include "config.h"
 #include "fetch.h"
 #include "netfilter.h"
 #include "schedule.h"
@@ -91,6 +93,23 @@ tg_fetch_opts_default(struct tg_fetch_opts *o)
 	o->allow_file = false;
 	o->allow_networks = NULL;
 	o->nallow_networks = 0;
+}
+
+void
+tg_fetch_opts_from_config(struct tg_fetch_opts *o, const struct tg_config *cfg)
+{
+	tg_fetch_opts_default(o);
+	o->timeout_s = cfg->fetch_timeout;
+	o->connect_timeout_s = cfg->connect_timeout;
+	o->max_body = (size_t)cfg->max_body_bytes;
+	o->low_speed_bytes = cfg->low_speed_limit;
+	o->low_speed_time_s = cfg->low_speed_time;
+	o->host_max_concurrent = cfg->host_max_concurrent;
+	o->host_min_gap_ms = cfg->host_min_gap_ms;
+	o->user_agent = cfg->user_agent;
+	o->allow_file = cfg->allow_file_urls;
+	o->allow_networks = (const char *const *)cfg->allow_networks.v;
+	o->nallow_networks = cfg->allow_networks.n;
 }
 
 static void
@@ -375,7 +394,7 @@ finish(struct transfer *t, CURLcode rc)
 		/* file:// has no status: a successful read counts as 200. */
 		res.status = status ? status : 200;
 		if (t->perm_url && ((res.status >= 200 && res.status < 300) || res.status == 304))
-			perm = t->perm_url;
+			res.permanent_url = t->perm_url;
 	} else {
 		if (t->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 			snprintf(why, sizeof(why), "body larger than the cap of %zu bytes",
@@ -404,8 +423,8 @@ finish(struct transfer *t, CURLcode rc)
 	struct tg_buf body = t->body;
 	tg_buf_init(&t->body, 0);
 	res.body = body.data ? body.data : "";
+	perm = t->perm_url; /* res.permanent_url, if set, points into it */
 	t->perm_url = NULL;
-	res.permanent_url = perm;
 	transfer_free(t);
 	if (h)
 		host_pump(h); /* its freed slot goes to the next in line, before the callback */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct tg_config;
 struct tg_fetcher;
 
 struct tg_fetch_opts {
@@ -68,6 +69,10 @@ typedef void (*tg_fetch_cb)(void *arg, const struct tg_fetch_res *res);
 /* Set opts to the defaults (30 s, 10 s connect, 16 MiB, 5 redirects, 100 B/s for
  * 15 s, 2 at once per host 100 ms apart, no allowlist, no file URLs). */
 void tg_fetch_opts_default(struct tg_fetch_opts *o);
+
+/* Set opts from the config's fetch keys (timeouts, body cap, low-speed limit,
+ * host limits, user agent, file URLs, allow_networks); the strings stay cfg's. */
+void tg_fetch_opts_from_config(struct tg_fetch_opts *o, const struct tg_config *cfg);
 
 /* New fetcher on base. Returns NULL with err on failure (a bad allow_networks
  * entry is named). Free with tg_fetcher_free. */

@@ -101,6 +101,7 @@ class Daemon:
             "publish": self.publish,
             "worker_endpoint": self.worker_endpoint,
             "replay": self.replay,
+            "http_listen": "",
             "jitter_pct": 0,
             "allow_networks": ["127.0.0.0/8"],
             "log_level": "debug",
