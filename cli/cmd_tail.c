@@ -231,6 +231,37 @@ on_live(struct tail *t, const struct tg_alert *a, const char *json, size_t len)
 	deliver(t, a, json, len);
 }
 
+/* A heartbeat names the newest sequence number: anything between the next one
+ * expected and it was lost on the way and is fetched from replay. */
+static void
+on_heartbeat(struct tail *t, const void *data, size_t len)
+{
+	json_t *h = json_loadb(data, len, 0, NULL);
+	const char *epoch = json_string_value(json_object_get(h, "epoch"));
+	json_t *seqv = json_object_get(h, "seq");
+	uint64_t seq;
+
+	if (h == NULL || epoch == NULL || !json_is_integer(seqv) || json_integer_value(seqv) < 0) {
+		json_decref(h);
+		return;
+	}
+	seq = (uint64_t)json_integer_value(seqv);
+	if (t->epoch[0] && strcmp(t->epoch, epoch) != 0) {
+		fprintf(stderr, "tigris tail: new epoch %s: the daemon starts its sequence again\n",
+		    epoch);
+		t->next = 1;
+	}
+	snprintf(t->epoch, sizeof(t->epoch), "%s", epoch);
+	json_decref(h);
+	if (t->next == 0) {
+		t->next = seq + 1; /* nothing asked for before now */
+		return;
+	}
+	if (seq >= t->next && replay_range(t, t->next, seq) != 0)
+		fprintf(stderr, "tigris tail: alerts %llu..%llu could not be recovered yet\n",
+		    (unsigned long long)t->next, (unsigned long long)seq);
+}
+
 static int
 parse_args(struct tail *t, int argc, char **argv, const char **endpoint, uint64_t *from_seq)
 {
@@ -337,8 +368,10 @@ tg_cmd_tail(int argc, char **argv)
 		    zmq_strerror(zmq_errno()));
 		goto out;
 	}
-	/* Every alert, so that the sequence shows gaps; filters apply here. */
+	/* Every alert, so that the sequence shows gaps (filters apply here), and the
+	 * heartbeats, which show a gap at the end of the stream. */
 	zmq_setsockopt(t.sub, ZMQ_SUBSCRIBE, TG_TOPIC_ALL, strlen(TG_TOPIC_ALL));
+	zmq_setsockopt(t.sub, ZMQ_SUBSCRIBE, TG_TOPIC_HEARTBEAT, strlen(TG_TOPIC_HEARTBEAT));
 	if (t.replay_ep)
 		replay_reconnect(&t);
 	if (from_seq) {
@@ -351,6 +384,7 @@ tg_cmd_tail(int argc, char **argv)
 		zmq_msg_t topic, body;
 		struct tg_alert a;
 		char err[256];
+		bool is_hb;
 
 		zmq_msg_init(&topic);
 		if (zmq_msg_recv(&topic, t.sub, 0) < 0) {
@@ -364,9 +398,16 @@ tg_cmd_tail(int argc, char **argv)
 			zmq_msg_close(&topic);
 			continue;
 		}
+		is_hb = zmq_msg_size(&topic) == strlen(TG_TOPIC_HEARTBEAT) &&
+		    memcmp(zmq_msg_data(&topic), TG_TOPIC_HEARTBEAT, zmq_msg_size(&topic)) == 0;
 		zmq_msg_close(&topic);
 		zmq_msg_init(&body);
 		if (zmq_msg_recv(&body, t.sub, 0) < 0) {
+			zmq_msg_close(&body);
+			continue;
+		}
+		if (is_hb) {
+			on_heartbeat(&t, zmq_msg_data(&body), zmq_msg_size(&body));
 			zmq_msg_close(&body);
 			continue;
 		}

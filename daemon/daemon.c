@@ -35,6 +35,7 @@
 #define STATUS_EVERY_S 5
 #define OUTBOX_MAX 512 /* alerts committed and published together at most */
 #define PRUNE_EVERY_S 3600
+#define HEARTBEAT_MS 1000 /* "hb." on the PUB socket: lets subscribers see a gap at the end */
 
 /* An alert stored in this turn's transaction, published once it commits. */
 struct outbox_entry {
@@ -97,6 +98,7 @@ struct tg_daemon {
 	struct tg_httpd *httpd;
 	char store_error[256]; /* last store write failure, "" once one succeeds again */
 	struct event *prune_timer;
+	struct event *heartbeat_timer;
 };
 
 static void feed_free(struct feed_run *fr);
@@ -458,6 +460,20 @@ republish_one(void *arg, uint64_t seq, const char *json, size_t len)
 	if (tg_alert_publish_tags(d->pub, a.result.relevant, tags, json, len) >= 0)
 		d->published_seq = seq;
 	tg_alert_clear(&a);
+}
+
+/* Publish the last sequence number handed out, so that a subscriber that lost
+ * the newest alerts notices even when no further alert comes. */
+static void
+on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct tg_daemon *d = arg;
+	char json[160];
+	int n = snprintf(json, sizeof(json), "{\"v\":1,\"type\":\"heartbeat\",\"epoch\":\"%s\","
+					     "\"seq\":%llu}",
+	    d->epoch, (unsigned long long)d->published_seq);
+
+	tg_alert_publish_heartbeat(d->pub, json, (size_t)n);
 }
 
 /* Forget alerts older than the replay retention. */
@@ -967,7 +983,8 @@ tg_daemon_new(struct tg_config *cfg, const char *self_path, char *err, size_t er
 	d->batch = tg_calloc(OUTBOX_MAX, sizeof(*d->batch));
 	d->flush_ev = event_new(d->base, -1, 0, on_flush, d);
 	d->prune_timer = event_new(d->base, -1, EV_PERSIST, on_prune_timer, d);
-	if (d->flush_ev == NULL || d->prune_timer == NULL) {
+	d->heartbeat_timer = event_new(d->base, -1, EV_PERSIST, on_heartbeat_timer, d);
+	if (d->flush_ev == NULL || d->prune_timer == NULL || d->heartbeat_timer == NULL) {
 		snprintf(err, errlen, "cannot create the outbox events");
 		goto fail;
 	}
@@ -1036,7 +1053,9 @@ tg_daemon_run(struct tg_daemon *d, char *err, size_t errlen)
 	on_prune_timer(-1, 0, d);
 	{
 		struct timeval tv = { PRUNE_EVERY_S, 0 };
+		struct timeval hb = { HEARTBEAT_MS / 1000, (HEARTBEAT_MS % 1000) * 1000 };
 		event_add(d->prune_timer, &tv);
+		event_add(d->heartbeat_timer, &hb);
 	}
 	pending = tg_store_items_pending(d->store, requeue_pending, d, serr, sizeof(serr));
 	if (pending < 0)
@@ -1079,6 +1098,8 @@ tg_daemon_free(struct tg_daemon *d)
 		event_free(d->flush_ev);
 	if (d->prune_timer)
 		event_free(d->prune_timer);
+	if (d->heartbeat_timer)
+		event_free(d->heartbeat_timer);
 	tg_replay_free(d->replay);
 	tg_supervisor_free(d->super, WORKER_STOP_GRACE_MS);
 	for (size_t i = 0; i < d->nfeeds; i++)

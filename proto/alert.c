@@ -290,6 +290,15 @@ fail:
 	return -1;
 }
 
+int
+tg_alert_publish_heartbeat(void *pub, const char *json, size_t len)
+{
+	if (zmq_send(pub, TG_TOPIC_HEARTBEAT, strlen(TG_TOPIC_HEARTBEAT),
+		ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		return -1;
+	return zmq_send(pub, json, len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+}
+
 size_t
 tg_alert_join_tags(const struct tg_result *r, char *out, size_t outlen)
 {

@@ -20,6 +20,7 @@
 #define TG_TOPIC_ALL "all."
 #define TG_TOPIC_RELEVANT "relevant."
 #define TG_TOPIC_TAG_PREFIX "tag."
+#define TG_TOPIC_HEARTBEAT "hb." /* {"v":1,"type":"heartbeat","epoch","seq"} every second */
 #define TG_ALERT_MAX_BYTES (1024 * 1024)
 #define TG_EPOCH_MAX 33
 
@@ -60,6 +61,9 @@ size_t tg_alert_join_tags(const struct tg_result *r, char *out, size_t outlen);
 /* Publish on "all.", on "relevant." when relevant, and on "tag.<name>." for each
  * name in tags (" a b " as tg_alert_join_tags writes). Returns messages sent or -1. */
 int tg_alert_publish_tags(void *pub, bool relevant, const char *tags, const char *json, size_t len);
+
+/* Publish a heartbeat (its JSON already made) on TG_TOPIC_HEARTBEAT. 0 or -1. */
+int tg_alert_publish_heartbeat(void *pub, const char *json, size_t len);
 
 /* Publish the encoded alert on every topic it belongs to (see above).
  * Returns the number of messages sent, or -1 with errno from ZeroMQ. */
