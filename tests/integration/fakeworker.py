@@ -5,7 +5,7 @@ misbehave on purpose (crash on a poison item, answer with an oversized frame).
 Run as: fakeworker.py ENDPOINT MODE   where MODE is
   ok          answer every item with one tag "test"
   poison      exit(3) without answering when an item's title contains POISON
-  oversize    answer an item whose title contains BIG with a 2 MB frame
+  oversize    answer an item whose title contains BIG with a 2 MB frame, then fall silent
 """
 
 import os
@@ -49,7 +49,8 @@ def main():
             os._exit(3)
         if mode == "oversize" and "BIG" in title:
             s.send_multipart([header(b"R"), struct.pack(">Q", delivery), b"x" * (2 << 20), b"\x00", b"\x00"])
-            continue
+            while True:  # then fall silent: no more HELLOs, so it is not taken back
+                time.sleep(1)
         s.send_multipart(result(delivery))
 
 
