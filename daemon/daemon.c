@@ -35,6 +35,7 @@
 #define STATUS_EVERY_S 5
 #define OUTBOX_MAX 512 /* alerts committed and published together at most */
 #define PRUNE_EVERY_S 3600
+#define BACKPRESSURE_RETRY_MS 1000 /* a fetch due while spilling is put off this long */
 #define HEARTBEAT_MS 1000 /* "hb." on the PUB socket: lets subscribers see a gap at the end */
 
 /* An alert stored in this turn's transaction, published once it commits. */
@@ -99,6 +100,9 @@ struct tg_daemon {
 	char store_error[256]; /* last store write failure, "" once one succeeds again */
 	struct event *prune_timer;
 	struct event *heartbeat_timer;
+	bool spilling;        /* new items wait in the store, not in the dispatch queue */
+	int64_t spill_cursor; /* items up to this rowid have been queued */
+	struct event *refill_timer;
 };
 
 static void feed_free(struct feed_run *fr);
@@ -208,6 +212,47 @@ feed_succeeded(struct feed_run *fr, const char *etag, const char *lastmod)
 	schedule(fr, delay);
 }
 
+static bool
+queue_full(struct tg_daemon *d)
+{
+	struct tg_dispatch_stats st;
+
+	tg_dispatch_get_stats(d->dispatch, &st);
+	return st.queued >= (size_t)d->cfg->max_queue;
+}
+
+static void
+queue_pending(void *arg, int64_t feed_id, const struct tg_item *it);
+
+/* While spilling, move waiting items from the store to the queue as it drains;
+ * once the store has none left, new items go straight to the queue again. */
+static void
+on_refill_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct tg_daemon *d = arg;
+	struct tg_dispatch_stats st;
+	char err[512];
+	size_t room;
+	int n;
+
+	if (!d->spilling)
+		return;
+	tg_dispatch_get_stats(d->dispatch, &st);
+	if (st.queued >= (size_t)d->cfg->max_queue / 2)
+		return;
+	room = (size_t)d->cfg->max_queue - st.queued;
+	n = tg_store_items_pending_from(d->store, d->spill_cursor, room, &d->spill_cursor,
+	    queue_pending, d, err, sizeof(err));
+	if (n < 0) {
+		tg_err("store: %s", err);
+		return;
+	}
+	if ((size_t)n < room) {
+		d->spilling = false;
+		tg_notice("the workers caught up: items go straight to them again");
+	}
+}
+
 /* A 200 body: parse it, store the new items and hand them to the workers. */
 static int
 take_body(struct feed_run *fr, const struct tg_fetch_res *res, char *err, size_t errlen)
@@ -216,7 +261,7 @@ take_body(struct feed_run *fr, const struct tg_fetch_res *res, char *err, size_t
 	struct tg_feed_doc doc;
 	bool *is_new = NULL;
 	int n, rc = -1;
-	int64_t now = tg_now_wall_ms();
+	int64_t now = tg_now_wall_ms(), rowid;
 
 	memset(&doc, 0, sizeof(doc));
 	if (tg_feed_parse(res->body, res->len, res->effective_url ? res->effective_url :
@@ -230,6 +275,8 @@ take_body(struct feed_run *fr, const struct tg_fetch_res *res, char *err, size_t
 		tg_warn("feed %s: not well-formed, recovered %zu item(s): %s", fr->conf.name,
 		    doc.nitems, doc.bozo_reason ? doc.bozo_reason : "unknown reason");
 	is_new = tg_calloc(doc.nitems ? doc.nitems : 1, sizeof(bool));
+	/* New items get consecutive rowids after this one, in document order. */
+	rowid = tg_store_max_item_rowid(d->store);
 	n = tg_store_items_add(d->store, fr->store_id, doc.items, doc.nitems, is_new, err, errlen);
 	if (n < 0) {
 		store_status(d, err);
@@ -239,9 +286,19 @@ take_body(struct feed_run *fr, const struct tg_fetch_res *res, char *err, size_t
 	d->counters.items_new += (uint64_t)n;
 	d->counters.items_dup += doc.nitems - (size_t)n;
 	tg_debug("feed %s: %zu item(s), %d new", fr->conf.name, doc.nitems, n);
-	for (size_t i = 0; i < doc.nitems; i++) {
+	for (size_t i = 0; i < doc.nitems && !d->spilling; i++) {
 		if (!is_new[i])
 			continue;
+		if (queue_full(d)) {
+			/* The workers are behind: from here on new items wait in the store. */
+			d->spilling = true;
+			d->spill_cursor = rowid;
+			tg_notice("queue full (%d items): new items wait in the store until the "
+				  "workers catch up; fetching slows down",
+			    d->cfg->max_queue);
+			break;
+		}
+		rowid++;
 		doc.items[i].fetched_ms = now;
 		tg_dispatch_submit(d->dispatch, tg_job_take(fr->store_id, &doc.items[i]));
 	}
@@ -305,6 +362,11 @@ on_feed_timer(evutil_socket_t fd, short what, void *arg)
 
 	if (fr->busy)
 		return;
+	if (fr->d->spilling) {
+		/* Backpressure: no new fetches while items wait in the store. */
+		schedule(fr, BACKPRESSURE_RETRY_MS);
+		return;
+	}
 	req.url = fr->conf.url;
 	req.etag = fr->etag;
 	req.last_modified = fr->last_modified;
@@ -585,7 +647,7 @@ start_notify(struct tg_daemon *d, char *err, size_t errlen)
 }
 
 static void
-requeue_pending(void *arg, int64_t feed_id, const struct tg_item *it)
+queue_pending(void *arg, int64_t feed_id, const struct tg_item *it)
 {
 	struct tg_daemon *d = arg;
 	struct tg_item copy;
@@ -984,7 +1046,9 @@ tg_daemon_new(struct tg_config *cfg, const char *self_path, char *err, size_t er
 	d->flush_ev = event_new(d->base, -1, 0, on_flush, d);
 	d->prune_timer = event_new(d->base, -1, EV_PERSIST, on_prune_timer, d);
 	d->heartbeat_timer = event_new(d->base, -1, EV_PERSIST, on_heartbeat_timer, d);
-	if (d->flush_ev == NULL || d->prune_timer == NULL || d->heartbeat_timer == NULL) {
+	d->refill_timer = event_new(d->base, -1, EV_PERSIST, on_refill_timer, d);
+	if (d->flush_ev == NULL || d->prune_timer == NULL || d->heartbeat_timer == NULL ||
+	    d->refill_timer == NULL) {
 		snprintf(err, errlen, "cannot create the outbox events");
 		goto fail;
 	}
@@ -1057,11 +1121,20 @@ tg_daemon_run(struct tg_daemon *d, char *err, size_t errlen)
 		event_add(d->prune_timer, &tv);
 		event_add(d->heartbeat_timer, &hb);
 	}
-	pending = tg_store_items_pending(d->store, requeue_pending, d, serr, sizeof(serr));
-	if (pending < 0)
-		tg_err("store: cannot read pending items: %s", serr);
-	else if (pending > 0)
-		tg_notice("%d pending item(s) from the last run queued again", pending);
+	/* Pending items of the last run: through the refill path, in chunks that fit
+	 * the queue, so that a long backlog never has to fit in memory. */
+	d->spilling = true;
+	d->spill_cursor = 0;
+	on_refill_timer(-1, 0, d);
+	pending = (int)tg_dispatch_queued(d->dispatch);
+	if (pending > 0)
+		tg_notice("pending item(s) from the last run queued again (%d now, the rest as the "
+			  "queue drains)",
+	    pending);
+	{
+		struct timeval tv = { 0, 50000 };
+		event_add(d->refill_timer, &tv);
+	}
 	for (size_t i = 0; i < d->nfeeds; i++)
 		feed_start(d->feeds[i]);
 	if (start_notify(d, err, errlen) != 0)
@@ -1100,6 +1173,8 @@ tg_daemon_free(struct tg_daemon *d)
 		event_free(d->prune_timer);
 	if (d->heartbeat_timer)
 		event_free(d->heartbeat_timer);
+	if (d->refill_timer)
+		event_free(d->refill_timer);
 	tg_replay_free(d->replay);
 	tg_supervisor_free(d->super, WORKER_STOP_GRACE_MS);
 	for (size_t i = 0; i < d->nfeeds; i++)

@@ -586,6 +586,12 @@ tg_dispatch_worker_gone(struct tg_dispatch *d, uint32_t pid)
 	return n;
 }
 
+size_t
+tg_dispatch_queued(const struct tg_dispatch *d)
+{
+	return d->stats.queued;
+}
+
 void
 tg_dispatch_get_stats(const struct tg_dispatch *d, struct tg_dispatch_stats *out)
 {

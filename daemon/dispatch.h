@@ -78,6 +78,9 @@ void tg_dispatch_submit(struct tg_dispatch *d, struct tg_job *job);
  * Returns how many items were queued again. */
 size_t tg_dispatch_worker_gone(struct tg_dispatch *d, uint32_t pid);
 
+/* Jobs waiting for a worker. */
+size_t tg_dispatch_queued(const struct tg_dispatch *d);
+
 /* Current figures. */
 void tg_dispatch_get_stats(const struct tg_dispatch *d, struct tg_dispatch_stats *out);
 
