@@ -219,9 +219,13 @@ test_dead_worker_items_go_to_another(void **state)
 	spin(f, 50);
 	assert_int_equal(tg_dispatch_worker_gone(f->d, 201), 2);
 	spin(f, 50);
+	/* Both are suspects now: each goes alone to an idle worker. */
 	n = worker_take(w2, del, ids, 8);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 1);
 	worker_answer(w2, del[0], "us");
+	spin(f, 50);
+	n = worker_take(w2, del + 1, ids + 1, 7);
+	assert_int_equal(n, 1);
 	worker_answer(w2, del[1], "us");
 	spin(f, 50);
 	assert_int_equal(f->nresults, 2);
@@ -230,6 +234,61 @@ test_dead_worker_items_go_to_another(void **state)
 	spin(f, 50);
 	assert_int_equal(f->nresults, 2);
 	zmq_close(w2);
+}
+
+static int ndead;
+
+static void
+on_dead(void *arg, struct tg_job *job)
+{
+	(void)arg;
+	assert_string_equal(job->item.id, "poison");
+	assert_int_equal(job->failures, 3);
+	ndead++;
+}
+
+static void
+test_poison_dead_lettered_innocent_not(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t del[8];
+	char ids[8][64];
+	uint32_t pid = 500;
+	void *w;
+
+	tg_dispatch_set_dead_letter(f->d, 3, on_dead);
+	ndead = 0;
+	submit(f, "poison");
+	submit(f, "innocent");
+	/* Round 1: one worker takes both and dies: both become suspects, no failure
+	 * is counted. Then each is sent alone; the poison kills every worker it is
+	 * alone on; the innocent is answered. */
+	for (int round = 0; round < 6 && ndead == 0; round++) {
+		size_t n;
+
+		w = worker_connect(f, ++pid, 8);
+		spin(f, 60);
+		n = worker_take(w, del, ids, 8);
+		if (n == 1 && strcmp(ids[0], "innocent") == 0) {
+			worker_answer(w, del[0], "ok");
+			spin(f, 60);
+			n = worker_take(w, del, ids, 8);
+		}
+		zmq_close(w);
+		if (n > 0)
+			tg_dispatch_worker_gone(f->d, pid);
+		spin(f, 20);
+	}
+	assert_int_equal(ndead, 1);
+	assert_int_equal(f->nresults, 1);
+	assert_string_equal(f->ids[0], "innocent");
+	{
+		struct tg_dispatch_stats st;
+		tg_dispatch_get_stats(f->d, &st);
+		assert_int_equal(st.dead, 1);
+		assert_int_equal(st.queued, 0);
+		assert_int_equal(st.inflight, 0);
+	}
 }
 
 static void
@@ -313,6 +372,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_items_flow_within_credit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_worker_items_go_to_another, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_poison_dead_lettered_innocent_not, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_messages_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_worker_dropped, setup, teardown),
