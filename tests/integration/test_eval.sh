@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The classifier's regression gate (`make eval`) inside `make test`: tigris classify
+# over the labelled set must not drop any tag's F1 more than 0.02 below
+# tests/data/eval-baseline.json. Also validates the data files themselves.
+set -euo pipefail
+top=${TG_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+bin=${TG_BIN_DIR:-$top/build}
+cd "$top"
+/usr/bin/python3 tests/eval/run.py --check-data
+/usr/bin/python3 tests/eval/run.py --tigris "$bin/tigris" --taxonomy deploy/taxonomy.tgt \
+	--data tests/data/eval/items.jsonl --baseline tests/data/eval-baseline.json
+echo "eval: regression gate passed"
