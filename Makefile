@@ -28,7 +28,7 @@ TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps run test check unit integration asan clean install uninstall lint eval \
-	bench bench-programs conformance
+	bench bench-programs conformance fuzz fuzz-programs
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -96,6 +96,25 @@ bench: deps
 	bench/run.sh build-bench
 
 bench-programs: $(BENCHES)
+
+# Fuzzing (docs/security.md): libFuzzer targets fuzz/fuzz_<name>.c, built with clang
+# (Debian: clang, libclang-rt-14-dev) and ASan + UBSan into build-fuzz/, each run for
+# FUZZ_SECONDS seconds from a seed corpus; any crash, leak or timeout fails.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SAN   = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=all
+$(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-programs: $(FUZZ_BINS)
+
+fuzz: deps
+	@command -v clang >/dev/null || { echo "make fuzz needs clang and libclang-rt-14-dev"; exit 1; }
+	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)" fuzz-programs
+	fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 # Installation (docs/operations.md): `make install` / `make uninstall`, PREFIX and
 # DESTDIR as usual. Programs go to $(BINDIR), man pages to $(MANDIR)/man{1,5,8},

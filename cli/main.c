@@ -19,6 +19,7 @@ static const struct {
 	{ "parse", tg_cmd_parse, "print a feed file as normalised JSON" },
 	{ "check", tg_cmd_check, "validate a config file (and its taxonomy)" },
 	{ "feeds", tg_cmd_feeds, "show the health of every feed of a running tigrisd" },
+	{ "keygen", tg_cmd_keygen, "write a CURVE key pair NAME.key and NAME.pub" },
 };
 
 static void

@@ -38,21 +38,30 @@ static const struct zone zones[] = {
 	{ "aedt", 660 }, { "nzst", 720 }, { "nzdt", 780 },
 };
 
-static const char *const months[] = {
-	"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+struct word {
+	const char *s;
+	size_t len;
 };
 
-static const char *const month_names[] = {
-	"january", "february", "march", "april", "may", "june", "july", "august",
-	"september", "october", "november", "december",
+#define W(s) { s, sizeof(s) - 1 }
+
+static const struct word months[] = {
+	W("jan"), W("feb"), W("mar"), W("apr"), W("may"), W("jun"), W("jul"), W("aug"),
+	W("sep"), W("oct"), W("nov"), W("dec"),
 };
 
-static const char *const days[] = {
-	"mon", "tue", "wed", "thu", "fri", "sat", "sun",
+static const struct word month_names[] = {
+	W("january"), W("february"), W("march"), W("april"), W("may"), W("june"), W("july"),
+	W("august"), W("september"), W("october"), W("november"), W("december"),
 };
 
-static const char *const day_names[] = {
-	"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+static const struct word days[] = {
+	W("mon"), W("tue"), W("wed"), W("thu"), W("fri"), W("sat"), W("sun"),
+};
+
+static const struct word day_names[] = {
+	W("monday"), W("tuesday"), W("wednesday"), W("thursday"), W("friday"), W("saturday"),
+	W("sunday"),
 };
 
 time_t
@@ -253,10 +262,11 @@ parse_iso(const char *s, size_t n, time_t *out)
 }
 
 static int
-find_word(const char *const *table, size_t count, const char *w, size_t n)
+find_word(const struct word *table, size_t count, const char *w, size_t n)
 {
 	for (size_t k = 0; k < count; k++)
-		if (strlen(table[k]) == n && strncasecmp(table[k], w, n) == 0)
+		if (table[k].len == n && table[k].s[0] == (w[0] | 0x20) &&
+		    strncasecmp(table[k].s, w, n) == 0)
 			return (int)k;
 	return -1;
 }
@@ -415,13 +425,53 @@ tg_date_parse(const char *s, size_t n, time_t *out)
 	return parse_words(s, n, out);
 }
 
+static void
+put2(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+}
+
 int
 tg_date_to_rfc3339(const char *s, size_t n, char out[21])
 {
-	time_t t;
+	int64_t t, dn, sod, z, era, doe, yoe, y, doy, mp, d, m;
 
-	if (tg_date_parse(s, n, &t) < 0)
-		return -1;
-	tg_time_format_rfc3339(t, out);
+	{
+		time_t tt;
+
+		if (tg_date_parse(s, n, &tt) < 0)
+			return -1;
+		t = (int64_t)tt;
+	}
+	/* Civil date from days since the epoch (the inverse of tg_date_from_civil);
+	 * done here rather than with gmtime_r and snprintf, which cost more than
+	 * the parse. */
+	dn = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	sod = t - dn * 86400;
+	z = dn + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	put2(out, (int)(y / 100));
+	put2(out + 2, (int)(y % 100));
+	out[4] = '-';
+	put2(out + 5, (int)m);
+	out[7] = '-';
+	put2(out + 8, (int)d);
+	out[10] = 'T';
+	put2(out + 11, (int)(sod / 3600));
+	out[13] = ':';
+	put2(out + 14, (int)(sod / 60 % 60));
+	out[16] = ':';
+	put2(out + 17, (int)(sod % 60));
+	out[19] = 'Z';
+	out[20] = '\0';
 	return 0;
 }

@@ -300,7 +300,8 @@ out_space(struct out *o)
 		o->space = true;
 }
 
-/* Append n bytes that form whole characters, none of them whitespace. */
+/* Append n bytes that form whole characters: no whitespace but single spaces
+ * between other characters. */
 static void
 out_bytes(struct out *o, const char *s, size_t n)
 {
@@ -310,16 +311,21 @@ out_bytes(struct out *o, const char *s, size_t n)
 		return;
 	if (o->len + need > o->max) {
 		/* Fit what we can of this run, then stop for good. */
-		size_t room = o->max - o->len;
+		size_t room = o->max - o->len, k;
 
-		if (o->space && room > 0) {
-			o->p[o->len++] = ' ';
-			room--;
-		}
-		room = tg_utf8_cut(s, n, room);
-		memcpy(o->p + o->len, s, room);
-		o->len += room;
 		o->full = true;
+		if (o->space) {
+			/* A space is only worth writing when something follows it. */
+			if (room <= 1 || (k = tg_utf8_cut(s, n, room - 1)) == 0)
+				return;
+			o->p[o->len++] = ' ';
+		} else
+			k = tg_utf8_cut(s, n, room);
+		/* A run may hold single spaces: never end on one. */
+		while (k > 0 && s[k - 1] == ' ')
+			k--;
+		memcpy(o->p + o->len, s, k);
+		o->len += k;
 		return;
 	}
 	if (o->space)
@@ -338,7 +344,13 @@ out_cp(struct out *o, uint32_t cp)
 		out_space(o);
 		return;
 	}
-	if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0))
+	if (cp >= 0x80 && cp < 0xA0) {
+		/* C1 controls in feeds are windows-1252 text decoded as Latin-1. */
+		cp = cp1252[cp - 0x80];
+		if (cp == 0)
+			return;
+	}
+	if (cp < 0x20 || cp == 0x7F)
 		return; /* control characters carry nothing readable */
 	out_bytes(o, b, tg_utf8_encode(cp, b));
 }
@@ -436,19 +448,32 @@ find_str(const char *s, size_t n, const char *needle)
 	return memmem(s, n, needle, strlen(needle));
 }
 
-/* Elements after which a reader sees a break: they become a space. */
-static bool
-is_block(const char *name, size_t n)
-{
-	static const char *const blocks[] = {
-		"address", "article", "aside", "blockquote", "br", "caption", "dd", "div",
-		"dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5",
-		"h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section",
-		"table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul", "img",
-	};
+#define NAME(s) { s, sizeof(s) - 1 }
 
+bool
+tg_html_is_block(const char *name, size_t n)
+{
+	static const struct {
+		const char *name;
+		size_t len;
+	} blocks[] = {
+		NAME("address"), NAME("article"), NAME("aside"), NAME("blockquote"), NAME("br"),
+		NAME("caption"), NAME("dd"), NAME("div"), NAME("dl"), NAME("dt"),
+		NAME("figcaption"), NAME("figure"), NAME("footer"), NAME("h1"), NAME("h2"),
+		NAME("h3"), NAME("h4"), NAME("h5"), NAME("h6"), NAME("header"), NAME("hr"),
+		NAME("li"), NAME("main"), NAME("nav"), NAME("ol"), NAME("p"), NAME("pre"),
+		NAME("section"), NAME("table"), NAME("tbody"), NAME("td"), NAME("tfoot"),
+		NAME("th"), NAME("thead"), NAME("tr"), NAME("ul"), NAME("img"),
+	};
+	char low[16];
+
+	if (n == 0 || n > sizeof(low))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		low[i] = (char)(name[i] | 0x20); /* ASCII letters and digits */
 	for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
-		if (strlen(blocks[i]) == n && memcmp(blocks[i], name, n) == 0)
+		if (blocks[i].len == n && blocks[i].name[0] == low[0] &&
+		    memcmp(blocks[i].name, low, n) == 0)
 			return true;
 	return false;
 }
@@ -466,12 +491,15 @@ skip_tag(struct out *o, const char *s, size_t n)
 	char quote = 0;
 
 	if (n >= 4 && memcmp(s, "<!--", 4) == 0) {
-		p = find_str(s + 4, n - 4, "-->");
-		return p ? (size_t)(p - s) + 3 : n;
+		/* An unterminated comment ends at the next '>' (old SGML habits). */
+		if ((p = find_str(s + 4, n - 4, "-->")) != NULL)
+			return (size_t)(p - s) + 3;
+		p = memchr(s + 4, '>', n - 4);
+		return p ? (size_t)(p - s) + 1 : n;
 	}
 	if (n >= 2 && (s[1] == '!' || s[1] == '?')) {
 		p = memchr(s, '>', n);
-		return p ? (size_t)(p - s) + 1 : n;
+		return p ? (size_t)(p - s) + 1 : 0;
 	}
 	if (i < n && s[i] == '/') {
 		end = true;
@@ -505,7 +533,7 @@ skip_tag(struct out *o, const char *s, size_t n)
 		i = (size_t)(p - s);
 	}
 	i++;
-	if (nl <= sizeof(name) && is_block(name, nl))
+	if (nl <= sizeof(name) && tg_html_is_block(name, nl))
 		out_space(o);
 	if (!end && ((nl == 6 && memcmp(name, "script", 6) == 0) ||
 	    (nl == 5 && memcmp(name, "style", 5) == 0)) && s[i - 2] != '/') {
@@ -554,11 +582,102 @@ out_literal(struct out *o, const char *s, size_t n)
 	out_bytes(o, s + run, i - run);
 }
 
+/* UTF-8 that was decoded as Latin-1 ("\xC3\xA2\xC2\x80\xC2\xA6" for U+2026):
+ * a lead character U+00C2-U+00F4 followed by its continuation characters
+ * U+0080-U+00BF, at least one of them a C1 control (which real text never has).
+ * Returns the input bytes used and the repaired code point, or 0. */
+static size_t
+unmangle(const char *s, size_t n, uint32_t lead, uint32_t *cp)
+{
+	char bytes[4];
+	size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : 1, used = 2, k;
+	bool c1 = false;
+	uint32_t c;
+
+	bytes[0] = (char)lead;
+	for (size_t j = 0; j < need; j++) {
+		k = tg_utf8_decode(s + used, n - used, &c);
+		if (k == 0 || c < 0x80 || c > 0xBF)
+			return 0;
+		c1 = c1 || c < 0xA0;
+		bytes[j + 1] = (char)c;
+		used += k;
+	}
+	if (!c1 || tg_utf8_decode(bytes, need + 1, &c) != need + 1)
+		return 0;
+	*cp = c;
+	return used;
+}
+
+/* Bytes tg_text_plain copies as they are, one bit per mode (1 << mode): printable
+ * ASCII, less '&' when references are decoded and '<' when tags are stripped. */
+static const unsigned char plain_bytes[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 7, 7, 7, 7, 7, 1, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 3, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* High bit set in exactly the bytes of x that are zero. */
+static inline uint64_t
+zero_bytes(uint64_t x)
+{
+	uint64_t y = (x & ~HIGHS) + ~HIGHS;
+
+	return ~(y | x | ~HIGHS);
+}
+
+/* The fast path eight bytes at a time: when the bytes at p are printable ASCII
+ * without markup for this mode, with single spaces only and not first, advance
+ * *j past them (not past a last space, whose follower is unknown) and return
+ * true. Little-endian only; elsewhere the byte loop does all the work. */
+static inline bool
+swar_plain(const unsigned char *p, enum tg_text_mode mode, size_t *j)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w, sp;
+
+	memcpy(&w, p, 8);
+	if (((w | (w - 0x20 * ONES) | (w + ONES)) & HIGHS) != 0)
+		return false; /* a byte outside 0x20-0x7E */
+	if (mode != TG_TEXT_PLAIN && zero_bytes(w ^ ('&' * ONES)))
+		return false;
+	if (mode == TG_TEXT_HTML && zero_bytes(w ^ ('<' * ONES)))
+		return false;
+	sp = zero_bytes(w ^ (' ' * ONES));
+	if ((sp & 0x80) || (sp & (sp << 8)))
+		return false;
+	*j += (sp >> 63) ? 7 : 8;
+	return true;
+#else
+	(void)p;
+	(void)mode;
+	(void)j;
+	return false;
+#endif
+}
+
 char *
 tg_text_plain(const char *s, size_t n, enum tg_text_mode mode, size_t max, size_t *outlen)
 {
 	struct out o;
 	size_t i = 0, run = 0, k, size;
+	unsigned bit = 1u << mode;
 	uint32_t cp;
 
 	size = n > SIZE_MAX / 4 ? SIZE_MAX / 4 : n * 3;
@@ -568,14 +687,26 @@ tg_text_plain(const char *s, size_t n, enum tg_text_mode mode, size_t max, size_
 	o.p = tg_malloc(size + 1);
 	o.max = size;
 	while (i < n && !o.full) {
-		unsigned char c = (unsigned char)s[i];
+		const unsigned char *u = (const unsigned char *)s;
+		unsigned char c;
 
-		/* Fast path: printable ASCII other than markup starts. */
-		if (c > 0x20 && c < 0x7F && !(c == '&' && mode != TG_TEXT_PLAIN) &&
-		    !(c == '<' && mode == TG_TEXT_HTML)) {
-			i++;
-			continue;
+		/* Fast path: printable ASCII other than markup starts, and single
+		 * spaces inside such runs (which collapsing leaves as they are). */
+		for (size_t j = i;; ) {
+			if (j + 8 <= n && swar_plain(u + j, mode, &j))
+				continue;
+			if (j < n && (plain_bytes[u[j]] & bit)) {
+				j++;
+			} else if (j + 1 < n && u[j] == ' ' && j > run && (plain_bytes[u[j + 1]] & bit)) {
+				j += 2;
+			} else {
+				i = j;
+				break;
+			}
 		}
+		if (i >= n)
+			break;
+		c = u[i];
 		out_bytes(&o, s + run, i - run);
 		if (c == '&') {
 			k = mode != TG_TEXT_PLAIN ? decode_ref(s + i, n - i, &cp) : 0;
@@ -607,6 +738,11 @@ tg_text_plain(const char *s, size_t n, enum tg_text_mode mode, size_t max, size_
 			if (k == 0) {
 				cp = REPLACEMENT;
 				k = 1;
+			} else if (cp >= 0xC2 && cp <= 0xF4) {
+				size_t m = unmangle(s + i, n - i, cp, &cp);
+
+				if (m)
+					k = m;
 			}
 			out_cp(&o, cp);
 			i += k;
@@ -618,5 +754,8 @@ tg_text_plain(const char *s, size_t n, enum tg_text_mode mode, size_t max, size_
 	o.p[o.len] = '\0';
 	if (outlen)
 		*outlen = o.len;
+	/* The buffer was sized for the worst case: give the rest back. */
+	if (o.len < size)
+		o.p = tg_realloc(o.p, o.len + 1);
 	return o.p;
 }

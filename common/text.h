@@ -44,6 +44,10 @@ size_t tg_utf8_cut(const char *s, size_t n, size_t max);
  * sensitive). Returns its code point, or 0 when unknown. */
 uint32_t tg_html_entity(const char *name, size_t n);
 
+/* True when an HTML element of this name (n bytes, any case) breaks the text
+ * flow (p, div, br, li, h1...), so that stripping it must leave a space. */
+bool tg_html_is_block(const char *name, size_t n);
+
 /* Map a numeric character reference value to what HTML renders: 0x80-0x9F through
  * windows-1252, NUL, surrogates and out-of-range values to U+FFFD. */
 uint32_t tg_html_numeric(uint32_t v);

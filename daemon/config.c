@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/curvekeys.h"
 #include "../common/util.h"
 #include "config.h"
 #include "netfilter.h"
@@ -77,6 +78,12 @@ check_cidr(const char *s, char *err, size_t errlen)
 	struct tg_cidr c;
 
 	return tg_netfilter_parse_cidr(s, &c, err, errlen);
+}
+
+static int
+check_curve_key(const char *s, char *err, size_t errlen)
+{
+	return tg_curvekeys_check_z85(s, err, errlen);
 }
 
 static const struct opt options[] = {
@@ -163,6 +170,16 @@ static const struct opt options[] = {
 	{ .name = "http_listen", .type = OPT_LISTEN, .def_str = TG_HTTPD_DEFAULT_LISTEN,
 	    AT(tg_config, http_listen),
 	    .help = "Address of the HTTP server for /metrics, /healthz and /feeds; \"\" turns it off." },
+	{ .name = "curve_secret_key", .type = OPT_PATH, .flags = F_NULL,
+	    AT(tg_config, curve_secret_key),
+	    .help = "Key file of the daemon (NAME.key from `tigris keygen`): the publish, replay "
+		    "and worker sockets then admit only CURVE clients listed in curve_clients; "
+		    "null: CURVE off (plaintext)." },
+	{ .name = "curve_clients", .type = OPT_STRLIST, .check = check_curve_key,
+	    .allowed_doc = "Z85 public keys (40 characters)", AT(tg_config, curve_clients),
+	    .help = "Public keys of the clients (workers, subscribers) admitted when "
+		    "curve_secret_key is set: the public-key value of each NAME.pub; must not be "
+		    "empty then. The workers tigrisd starts use its own key." },
 };
 
 static const struct opt feed_options[] = {
@@ -807,6 +824,21 @@ parse_feeds(struct parse *p, const char *key, json_t *v)
 	}
 }
 
+/* CURVE on needs an allowlist, and an allowlist without CURVE protects nothing. */
+static void
+check_curve(struct parse *p)
+{
+	const struct tg_config *cfg = p->cfg;
+
+	if (cfg->curve_secret_key && cfg->curve_clients.n == 0)
+		problem(p, "curve_clients: empty while curve_secret_key is set: list the public "
+			   "keys of the clients allowed to connect (tigris keygen NAME writes "
+			   "NAME.pub)");
+	if (cfg->curve_secret_key == NULL && cfg->curve_clients.n > 0)
+		problem(p, "curve_clients: set while curve_secret_key is null, so CURVE is off and "
+			   "anyone may connect: set curve_secret_key (or drop curve_clients)");
+}
+
 int
 tg_config_parse(const char *text, size_t len, const char *path, struct tg_config **out,
     char *err, size_t errlen)
@@ -843,6 +875,7 @@ tg_config_parse(const char *text, size_t len, const char *path, struct tg_config
 		goto out;
 	}
 	parse_object(&p, options, NOPTS(options), root, p.cfg, NULL);
+	check_curve(&p);
 	if (p.nerr == 0)
 		rc = 0;
 out:

@@ -57,6 +57,8 @@ struct tg_config {
 	int low_speed_limit;    /* a fetch slower than this many bytes/s ... */
 	int low_speed_time;     /* ... for this many seconds is aborted */
 	char *http_listen;      /* host:port of the operations HTTP server; "" disables */
+	char *curve_secret_key; /* absolute path of the daemon's CURVE key file; NULL: off */
+	struct tg_strlist curve_clients; /* Z85 public keys admitted when CURVE is on */
 };
 
 /* Read and validate path. On success returns 0 and *out (caller frees with

@@ -25,11 +25,11 @@
 #include "httpd.h"
 #include "metrics.h"
 #include "replay.h"
+#include "schedule.h"
 #include "store.h"
 #include "supervise.h"
 
 #define FIRST_FETCH_SPREAD_MS 500 /* feeds due at start are spread over this */
-#define BACKOFF_CAP_S 3600        /* failing feeds are retried at least this often */
 #define WORKER_STOP_GRACE_MS 2000
 #define SHUTDOWN_GRACE_MS 5000 /* wait this long for items in flight on SIGTERM */
 #define STATUS_EVERY_S 5
@@ -60,6 +60,9 @@ struct feed_run {
 	char *etag;
 	char *last_modified;
 	int errors;
+	char *moved_url; /* where a permanent redirect led; fetched instead of conf.url */
+	struct tg_schedule_conf sconf;
+	struct tg_schedule_state sched; /* rate of new items; failures mirror errors */
 	bool busy;
 	bool removed; /* dropped by a reload while busy: freed when the fetch ends */
 	struct event *timer;
@@ -129,26 +132,13 @@ rng_next(struct tg_daemon *d)
 	return d->rng * 0x2545F4914F6CDD1DULL;
 }
 
-/* Milliseconds until the next fetch: the interval (times 2^errors when failing,
- * capped) with +-jitter_pct percent of it added at random. */
+/* Milliseconds until the next fetch (schedule.h): backoff while failing, adaptive
+ * within the feed's bounds, postponed by the server's hints h (may be NULL). */
 static int64_t
-next_delay_ms(struct tg_daemon *d, const struct feed_run *fr)
+next_delay_ms(struct tg_daemon *d, struct feed_run *fr, const struct tg_schedule_hints *h)
 {
-	int64_t base_ms = (int64_t)fr->conf.interval * 1000;
-	int64_t cap_ms = (int64_t)BACKOFF_CAP_S * 1000;
-	int64_t jitter, span;
-
-	if (fr->errors > 0) {
-		int shift = fr->errors > 20 ? 20 : fr->errors;
-		if (cap_ms < base_ms)
-			cap_ms = base_ms;
-		base_ms = base_ms << shift;
-		if (base_ms > cap_ms)
-			base_ms = cap_ms;
-	}
-	span = base_ms * d->cfg->jitter_pct / 100;
-	jitter = span ? (int64_t)(rng_next(d) % (uint64_t)(2 * span + 1)) - span : 0;
-	return base_ms + jitter;
+	fr->sched.failures = fr->errors;
+	return tg_schedule_next_ms(&fr->sconf, &fr->sched, h, rng_next(d));
 }
 
 static void
@@ -166,14 +156,14 @@ schedule(struct feed_run *fr, int64_t delay_ms)
 }
 
 static void
-feed_failed(struct feed_run *fr, const char *why)
+feed_failed(struct feed_run *fr, const char *why, const struct tg_schedule_hints *h)
 {
 	struct tg_daemon *d = fr->d;
 	char err[512];
 	int64_t delay;
 
 	fr->errors++;
-	delay = next_delay_ms(d, fr);
+	delay = next_delay_ms(d, fr, h);
 	fr->next_fetch_ms = tg_now_wall_ms() + delay;
 	tg_str_set(&fr->last_error, why);
 	tg_warn("feed %s: %s (failure %d, next try in %lld s)", fr->conf.name, why, fr->errors,
@@ -187,14 +177,16 @@ feed_failed(struct feed_run *fr, const char *why)
 }
 
 static void
-feed_succeeded(struct feed_run *fr, const char *etag, const char *lastmod)
+feed_succeeded(struct feed_run *fr, const char *etag, const char *lastmod, size_t nnew,
+    const struct tg_schedule_hints *h)
 {
 	struct tg_daemon *d = fr->d;
 	char err[512];
 	int64_t delay, now = tg_now_wall_ms();
 
 	fr->errors = 0;
-	delay = next_delay_ms(d, fr);
+	tg_schedule_succeeded(&fr->sched, &fr->sconf, now, nnew);
+	delay = next_delay_ms(d, fr, h);
 	fr->last_success_ms = now;
 	fr->next_fetch_ms = now + delay;
 	tg_str_set(&fr->last_error, NULL);
@@ -255,7 +247,8 @@ on_refill_timer(evutil_socket_t fd, short what, void *arg)
 
 /* A 200 body: parse it, store the new items and hand them to the workers. */
 static int
-take_body(struct feed_run *fr, const struct tg_fetch_res *res, char *err, size_t errlen)
+take_body(struct feed_run *fr, const struct tg_fetch_res *res, size_t *nnew, char *err,
+    size_t errlen)
 {
 	struct tg_daemon *d = fr->d;
 	struct tg_feed_doc doc;
@@ -283,6 +276,7 @@ take_body(struct feed_run *fr, const struct tg_fetch_res *res, char *err, size_t
 		goto out;
 	}
 	tg_metrics_items(d->metrics, (size_t)n, doc.nitems - (size_t)n);
+	*nnew = (size_t)n;
 	d->counters.items_new += (uint64_t)n;
 	d->counters.items_dup += doc.nitems - (size_t)n;
 	tg_debug("feed %s: %zu item(s), %d new", fr->conf.name, doc.nitems, n);
@@ -315,6 +309,8 @@ on_fetched(void *arg, const struct tg_fetch_res *res)
 	struct feed_run *fr = arg;
 	struct tg_daemon *d = fr->d;
 	char why[1024];
+	struct tg_schedule_hints hints;
+	size_t nnew = 0;
 
 	fr->busy = false;
 	if (fr->removed) {
@@ -322,10 +318,18 @@ on_fetched(void *arg, const struct tg_fetch_res *res)
 		return;
 	}
 	d->counters.bytes += res->len;
+	tg_schedule_hints_from_fetch(&hints, res, 0);
+	if (res->permanent_url &&
+	    strcmp(res->permanent_url, fr->moved_url ? fr->moved_url : fr->conf.url) != 0) {
+		tg_notice("feed %s: moved permanently to %s; fetching it there from now on "
+			  "(update the config to keep it after a restart)",
+		    fr->conf.name, res->permanent_url);
+		tg_str_set(&fr->moved_url, res->permanent_url);
+	}
 	if (!res->ok) {
 		tg_metrics_fetch(d->metrics, TG_METRICS_FETCH_ERROR, res->len, res->duration_ms);
 		d->counters.fetch_failed++;
-		feed_failed(fr, res->error);
+		feed_failed(fr, res->error, &hints);
 		return;
 	}
 	if (res->status == 304) {
@@ -333,24 +337,24 @@ on_fetched(void *arg, const struct tg_fetch_res *res)
 		    res->duration_ms);
 		d->counters.fetch_304++;
 		tg_debug("feed %s: not modified", fr->conf.name);
-		feed_succeeded(fr, fr->etag, fr->last_modified);
+		feed_succeeded(fr, fr->etag, fr->last_modified, 0, &hints);
 		return;
 	}
 	if (res->status != 200) {
 		tg_metrics_fetch(d->metrics, TG_METRICS_FETCH_ERROR, res->len, res->duration_ms);
 		d->counters.fetch_failed++;
 		snprintf(why, sizeof(why), "HTTP status %ld", res->status);
-		feed_failed(fr, why);
+		feed_failed(fr, why, &hints);
 		return;
 	}
-	if (take_body(fr, res, why, sizeof(why)) != 0) {
+	if (take_body(fr, res, &nnew, why, sizeof(why)) != 0) {
 		tg_metrics_fetch(d->metrics, TG_METRICS_FETCH_ERROR, res->len, res->duration_ms);
-		feed_failed(fr, why);
+		feed_failed(fr, why, &hints);
 		return;
 	}
 	tg_metrics_fetch(d->metrics, TG_METRICS_FETCH_OK, res->len, res->duration_ms);
 	d->counters.fetch_ok++;
-	feed_succeeded(fr, res->etag, res->last_modified);
+	feed_succeeded(fr, res->etag, res->last_modified, nnew, &hints);
 }
 
 static void
@@ -367,13 +371,13 @@ on_feed_timer(evutil_socket_t fd, short what, void *arg)
 		schedule(fr, BACKPRESSURE_RETRY_MS);
 		return;
 	}
-	req.url = fr->conf.url;
+	req.url = fr->moved_url ? fr->moved_url : fr->conf.url;
 	req.etag = fr->etag;
 	req.last_modified = fr->last_modified;
 	if (tg_fetch_start(fr->d->fetcher, &req, on_fetched, fr, err, sizeof(err)) != 0) {
 		tg_metrics_fetch(fr->d->metrics, TG_METRICS_FETCH_ERROR, 0, -1);
 		fr->d->counters.fetch_failed++;
-		feed_failed(fr, err);
+		feed_failed(fr, err, NULL);
 		return;
 	}
 	fr->busy = true;
@@ -695,6 +699,7 @@ feed_free(struct feed_run *fr)
 	free(fr->conf.url);
 	free(fr->conf.name);
 	free(fr->etag);
+	free(fr->moved_url);
 	free(fr->last_modified);
 	free(fr->last_error);
 	free(fr);
@@ -713,6 +718,9 @@ feed_new(struct tg_daemon *d, const struct tg_feed_conf *conf, char *err, size_t
 	fr->conf.url = tg_strdup(conf->url);
 	fr->conf.name = tg_strdup(conf->name);
 	fr->conf.interval = conf->interval;
+	fr->conf.min_interval = conf->min_interval;
+	fr->conf.max_interval = conf->max_interval;
+	tg_schedule_conf_make(&fr->sconf, d->cfg, conf);
 	if (tg_store_feed_get(d->store, conf->url, &sf, serr, sizeof(serr)) != 0) {
 		snprintf(err, errlen, "feed %s: %s", conf->name, serr);
 		feed_free(fr);
@@ -722,6 +730,7 @@ feed_new(struct tg_daemon *d, const struct tg_feed_conf *conf, char *err, size_t
 	fr->etag = sf.etag;
 	fr->last_modified = sf.last_modified;
 	fr->errors = sf.error_count;
+	tg_schedule_state_init(&fr->sched, sf.last_success_ms);
 	fr->next_fetch_ms = sf.next_fetch_ms;
 	fr->last_success_ms = sf.last_success_ms;
 	fr->last_error = sf.last_error;
@@ -797,14 +806,10 @@ warn_restart_keys(const struct tg_config *old, const struct tg_config *nw)
 		{ "worker_endpoint", str_differs(old->worker_endpoint, nw->worker_endpoint) },
 		{ "worker_program", str_differs(old->worker_program, nw->worker_program) },
 		{ "taxonomy", str_differs(old->taxonomy, nw->taxonomy) },
-		{ "user_agent", str_differs(old->user_agent, nw->user_agent) },
 		{ "http_listen", str_differs(old->http_listen, nw->http_listen) },
 		{ "workers", old->workers != nw->workers },
 		{ "worker_credit", old->worker_credit != nw->worker_credit },
 		{ "allow_file_urls", old->allow_file_urls != nw->allow_file_urls },
-		{ "fetch_timeout", old->fetch_timeout != nw->fetch_timeout },
-		{ "connect_timeout", old->connect_timeout != nw->connect_timeout },
-		{ "max_body_bytes", old->max_body_bytes != nw->max_body_bytes },
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].changed)
@@ -851,14 +856,19 @@ reload(struct tg_daemon *d)
 			for (size_t j = 0; j < d->nfeeds; j++)
 				if (d->feeds[j] == fr)
 					d->feeds[j] = NULL;
-			if (fr->conf.interval != c->interval || strcmp(fr->conf.name, c->name)) {
+			/* interval, bounds, backoff_cap and jitter_pct may have changed. */
+			tg_schedule_conf_make(&fr->sconf, nc, c);
+			if (fr->conf.interval != c->interval || fr->conf.min_interval != c->min_interval ||
+			    fr->conf.max_interval != c->max_interval || strcmp(fr->conf.name, c->name)) {
 				changed++;
 				tg_str_set(&fr->conf.name, c->name);
+				fr->conf.min_interval = c->min_interval;
+				fr->conf.max_interval = c->max_interval;
 				if (fr->conf.interval != c->interval) {
 					fr->conf.interval = c->interval;
 					if (!fr->busy) {
 						evtimer_del(fr->timer);
-						schedule(fr, next_delay_ms(d, fr));
+						schedule(fr, next_delay_ms(d, fr, NULL));
 					}
 				}
 			}
@@ -895,6 +905,13 @@ reload(struct tg_daemon *d)
 	free(d->feeds);
 	d->feeds = nfeeds;
 	d->cfg->jitter_pct = nc->jitter_pct;
+	{
+		struct tg_fetch_opts fo;
+
+		tg_fetch_opts_from_config(&fo, nc);
+		if (tg_fetcher_configure(d->fetcher, &fo, err, sizeof(err)) != 0)
+			tg_err("reload: fetch options kept: %s", err);
+	}
 	if (tg_log_parse_level(nc->log_level, &level) == 0)
 		tg_log_set_level(level);
 	/* Swap configs, keeping the start-only values the running parts use. */

@@ -84,10 +84,15 @@ tg_feed_doc_clear(struct tg_feed_doc *doc)
 void
 tg_feed_bozo(struct tg_feed_doc *doc, const char *reason)
 {
+	struct tg_buf b;
+
 	if (doc->bozo)
 		return;
 	doc->bozo = true;
-	doc->bozo_reason = tg_strndup(reason, tg_utf8_cut(reason, strlen(reason), 512));
+	/* A reason may quote the input (an encoding name): keep it valid UTF-8. */
+	tg_buf_init(&b, 512);
+	tg_utf8_sanitize(&b, reason, strlen(reason));
+	doc->bozo_reason = tg_buf_take(&b);
 }
 
 bool

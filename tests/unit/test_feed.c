@@ -806,6 +806,27 @@ test_doc_json_shape(void **state)
 	tg_feed_doc_clear(&doc);
 }
 
+/* Found by fuzz_feed: an encoding name with bytes that are not UTF-8 was quoted
+ * as is into bozo_reason, which then could not be written as JSON. */
+static void
+test_fuzz_bozo_reason_utf8(void **state)
+{
+	static const char feed[] = "<?xml version=\"1.0\" encoding=\"I\xccO-8859-1\"?>"
+	    "<rss version=\"0.91\"><channel><title>t</title></channel></rss>";
+	struct tg_feed_doc doc;
+	json_t *j;
+
+	(void)state;
+	parse_ok(feed, sizeof(feed) - 1, NULL, NULL, &doc);
+	assert_true(doc.bozo);
+	assert_non_null(doc.bozo_reason);
+	assert_true(tg_utf8_valid(doc.bozo_reason, strlen(doc.bozo_reason)));
+	j = tg_feed_doc_to_json(&doc);
+	assert_true(json_is_string(json_object_get(j, "bozo_reason")));
+	json_decref(j);
+	tg_feed_doc_clear(&doc);
+}
+
 int
 main(void)
 {
@@ -831,6 +852,7 @@ main(void)
 		cmocka_unit_test(test_hostile_xml),
 		cmocka_unit_test(test_json_feed_hostile),
 		cmocka_unit_test(test_doc_json_shape),
+		cmocka_unit_test(test_fuzz_bozo_reason_utf8),
 	};
 
 	tg_feed_global_init();

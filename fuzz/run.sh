@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs every fuzz target in BUILD/fuzz for SECONDS seconds each from a seed corpus
+# made in BUILD/corpus (tests/data, deploy/, and a sample of the shared feedparser
+# conformance corpus when it is there). Fails on any crash, leak or timeout.
+# Usage: fuzz/run.sh BUILD SECONDS [target...]
+set -u
+build=${1:-build-fuzz}
+secs=${2:-60}
+shift 2 2>/dev/null || shift $#
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(feed proto config taxonomy)
+corpus=$build/corpus
+art=$build/artifacts
+mkdir -p "$art"
+
+seed_feed() {
+	local d=$corpus/feed shared=$top/../shared/conformance/feedparser
+	mkdir -p "$d"
+	cp tests/data/feeds/*.xml tests/data/feeds/*.json tests/data/feeds/*.html "$d"/ 2>/dev/null
+	cp deploy/demo/feeds/* "$d"/ 2>/dev/null
+	if [ -d "$shared" ]; then
+		# Every 8th file of the corpus, by name: a spread of formats and edge cases.
+		find "$shared" -type f \( -name '*.xml' -o -name '*.json' -o -name '*.rdf' \) |
+			sort | awk 'NR % 8 == 1' | while read -r f; do
+			cp "$f" "$d/shared-$(echo "$f" | cksum | cut -d' ' -f1)"
+		done
+	fi
+}
+
+seed_proto() {
+	local d=$corpus/proto
+	mkdir -p "$d"
+	/usr/bin/python3 - "$d" <<'PY'
+import struct, sys, os, json
+d = sys.argv[1]
+def frames(sel, fs):
+    return bytes([sel]) + b"".join(struct.pack(">H", len(f)) + f for f in fs)
+hdr = lambda t: b"TG" + t + b"\x01"
+seeds = {
+    "item": frames(0, [hdr(b"I"), struct.pack(">Q", 7), b"id-1", b"feed", b"US strikes", b"summary text", b"World\nPolitics"]),
+    "item-routed": frames(8, [b"\x00\x01route", hdr(b"I"), struct.pack(">Q", 1), b"x", b"", b"", b"", b""]),
+    "result": frames(2, [hdr(b"R"), struct.pack(">Q", 7), b"0123456789abcdef", b"\x01",
+        struct.pack(">B", 1) + b"\x04iran" + struct.pack(">ffB", 0.9, 0.5, 1) + b"\x00" + struct.pack(">II", 0, 4) + b"\x04iran"]),
+    "hello": frames(4, [hdr(b"H"), struct.pack(">I", 8), struct.pack(">I", 1234)]),
+    "heartbeat": frames(5, [hdr(b"B")]),
+}
+alert = {"v": 1, "type": "alert", "alert_id": "0" * 32, "epoch": "e1", "seq": 3,
+         "published_ms": 1700000000000, "relevant": True, "taxonomy": "0123456789abcdef",
+         "tags": ["iran"], "item": {"id": "a", "feed": "f", "title": "t", "authors": [], "categories": []},
+         "evidence": [{"tag": "iran", "score": 0.9, "threshold": 0.5,
+                       "evidence": [{"field": "title", "start": 0, "end": 4, "rule": "iran"}]}]}
+seeds["alert"] = bytes([7]) + json.dumps(alert).encode()
+for k, v in seeds.items():
+    open(os.path.join(d, k), "wb").write(v)
+PY
+}
+
+seed_config() {
+	local d=$corpus/config
+	mkdir -p "$d"
+	cp deploy/*.json "$d"/
+}
+
+seed_taxonomy() {
+	local d=$corpus/taxonomy
+	mkdir -p "$d"
+	cp deploy/taxonomy.tgt "$d"/
+	# Small pieces of the real taxonomy parse (and compile) much faster.
+	split -l 40 deploy/taxonomy.tgt "$d/part-"
+}
+
+status=0
+for t in "${targets[@]}"; do
+	bin=$build/fuzz/fuzz_$t
+	[ -x "$bin" ] || { echo "missing $bin (make fuzz builds it)"; status=1; continue; }
+	"seed_$t"
+	opts=(-max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
+		-artifact_prefix="$art/$t-")
+	case $t in
+	feed) opts+=(-dict=fuzz/feed.dict -max_len=65536) ;;
+	taxonomy) opts+=(-max_len=65536) ;;
+	*) opts+=(-max_len=8192) ;;
+	esac
+	echo "== fuzz_$t for ${secs}s"
+	if ! "$bin" "${opts[@]}" "$corpus/$t" >"$build/fuzz-$t.log" 2>&1; then
+		echo "FAIL fuzz_$t (log: $build/fuzz-$t.log)"
+		grep -E 'ERROR|SUMMARY|Test unit written' "$build/fuzz-$t.log" | head -20
+		status=1
+	fi
+	grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|cov: ' \
+		"$build/fuzz-$t.log" | tail -4
+done
+exit $status
