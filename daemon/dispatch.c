@@ -13,11 +13,14 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../proto/control.h"
+#include "curve.h"
 #include "dispatch.h"
 
 #define HASH_BUCKETS 4096
 #define PEER_ID_MAX 255
-#define PEER_SILENCE_MS 3500 /* a worker says HELLO every second */
+#define PEER_SILENCE_MS 2500 /* a worker says HELLO every second: gone after ~3 missed */
+#define TICK_MS 250           /* how often silence is checked */
+#define HEARTBEAT_EVERY_MS 1000 /* the daemon's heartbeat to each worker */
 #define MAX_MSG_BYTES (1u << 20)
 
 struct tg_worker_peer {
@@ -47,6 +50,7 @@ struct tg_dispatch {
 	struct tg_worker_peer *peers;
 	uint64_t next_delivery;
 	bool draining;
+	int64_t last_heartbeat_ms;
 	struct tg_dispatch_stats stats;
 	struct tg_result result; /* scratch for decoding */
 };
@@ -478,6 +482,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	int64_t now = tg_now_mono_ms();
 	struct tg_worker_peer *p = d->peers, *next;
 
+	bool beat = now - d->last_heartbeat_ms >= HEARTBEAT_EVERY_MS;
+
 	for (; p; p = next) {
 		next = p->next;
 		if (now - p->last_seen_ms > PEER_SILENCE_MS) {
@@ -485,8 +491,15 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 			tg_warn("dispatch: worker pid %u silent for %lld ms; %zu item(s) queued again",
 			    p->pid, (long long)(now - p->last_seen_ms), n);
 			peer_drop(d, p);
+			continue;
 		}
+		/* Heartbeats both ways: workers reconnect when the daemon goes quiet. */
+		if (beat && tg_heartbeat_send(d->sock, p->id, p->idlen) != 0 && zmq_errno() != EAGAIN)
+			tg_debug("dispatch: heartbeat to worker pid %u: %s", p->pid,
+			    zmq_strerror(zmq_errno()));
 	}
+	if (beat)
+		d->last_heartbeat_ms = now;
 	drain(d);
 }
 
@@ -497,7 +510,7 @@ tg_dispatch_new(struct event_base *base, void *zctx, const char *endpoint,
 	struct tg_dispatch *d = tg_calloc(1, sizeof(*d));
 	int one = 1, zero = 0, fd;
 	size_t sz = sizeof(fd);
-	struct timeval tv = { 1, 0 };
+	struct timeval tv = { 0, TICK_MS * 1000 };
 
 	d->base = base;
 	d->cb = cb;
@@ -512,6 +525,8 @@ tg_dispatch_new(struct event_base *base, void *zctx, const char *endpoint,
 	}
 	zmq_setsockopt(d->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
 	zmq_setsockopt(d->sock, ZMQ_LINGER, &zero, sizeof(zero));
+	if (tg_curve_server_secure_ctx(zctx, d->sock, err, errlen) != 0)
+		goto fail;
 	if (zmq_bind(d->sock, endpoint) != 0) {
 		snprintf(err, errlen, "dispatch: cannot bind worker endpoint %s: %s", endpoint,
 		    zmq_strerror(zmq_errno()));

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "../common/curvekeys.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../proto/control.h"
@@ -20,6 +21,7 @@
 #include "classify.h"
 
 #define HELLO_EVERY_MS 1000
+#define DAEMON_SILENCE_MS 3500 /* the daemon's heartbeat comes every second */
 #define MAX_MSG_BYTES (1u << 20)
 
 /* Set by the signal handlers: the only process-wide state of the worker. */
@@ -33,6 +35,7 @@ struct worker {
 	struct tg_buf cats;
 	struct tg_result result;
 	uint64_t done;
+	int64_t last_heard_ms; /* anything from the daemon, heartbeats included */
 };
 
 static void
@@ -66,7 +69,8 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: tigris-worker --connect ENDPOINT --taxonomy FILE [--credit N]"
-	      " [--log-level LEVEL]\n",
+	      " [--log-level LEVEL]\n"
+	      "                     [--curve-server-key Z85|FILE --curve-key FILE]\n",
 	    f);
 }
 
@@ -119,6 +123,7 @@ drain(struct worker *w)
 		int rc = tg_wire_recv(w->sock, &m, MAX_MSG_BYTES, err, sizeof(err));
 		if (rc == 0)
 			return;
+		w->last_heard_ms = tg_now_mono_ms();
 		if (rc < 0) {
 			tg_warn("rejected a message: %s", err);
 			continue;
@@ -145,10 +150,12 @@ main(int argc, char **argv)
 		{ "taxonomy", required_argument, NULL, 't' },
 		{ "credit", required_argument, NULL, 'n' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "curve-server-key", required_argument, NULL, 'S' },
+		{ "curve-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *endpoint = NULL, *taxonomy = NULL;
+	const char *endpoint = NULL, *taxonomy = NULL, *curve_server = NULL, *curve_key = NULL;
 	struct worker w;
 	struct sigaction sa;
 	enum tg_log_level level;
@@ -181,6 +188,12 @@ main(int argc, char **argv)
 				return 2;
 			}
 			tg_log_set_level(level);
+			break;
+		case 'S':
+			curve_server = optarg;
+			break;
+		case 'K':
+			curve_key = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -215,6 +228,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	zmq_setsockopt(w.sock, ZMQ_LINGER, &zero, sizeof(zero));
+	if (tg_curvekeys_client_setup(w.sock, curve_server, curve_key, err, sizeof(err)) != 0) {
+		tg_err("curve: %s", err);
+		goto out;
+	}
 	if (zmq_connect(w.sock, endpoint) != 0) {
 		tg_err("cannot connect to %s: %s", endpoint, zmq_strerror(zmq_errno()));
 		goto out;
@@ -229,6 +246,16 @@ main(int argc, char **argv)
 		if (reload_requested) {
 			reload_requested = 0;
 			reload_taxonomy(&w, taxonomy);
+		}
+		if (w.last_heard_ms && now - w.last_heard_ms > DAEMON_SILENCE_MS) {
+			/* A half-open connection or a daemon that went away: connect
+			 * again and say HELLO, so a restarted daemon gets us back. */
+			tg_warn("the daemon at %s has been silent for %lld ms; reconnecting",
+			    endpoint, (long long)(now - w.last_heard_ms));
+			zmq_disconnect(w.sock, endpoint);
+			zmq_connect(w.sock, endpoint);
+			w.last_heard_ms = 0;
+			next_hello = now;
 		}
 		if (now >= next_hello) {
 			if (tg_hello_send(w.sock, NULL, 0, &w.hello) != 0 && zmq_errno() != EAGAIN)

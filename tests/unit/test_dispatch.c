@@ -111,6 +111,8 @@ submit(struct fixture *f, const char *id)
 	assert_null(it.id); /* taken */
 }
 
+static int nbeats; /* heartbeats the fake workers received */
+
 /* Receive up to max ITEMs waiting at worker s; store delivery ids and item ids. */
 static size_t
 worker_take(void *s, uint64_t *deliveries, char ids[][64], size_t max)
@@ -123,6 +125,11 @@ worker_take(void *s, uint64_t *deliveries, char ids[][64], size_t max)
 		struct tg_item it;
 
 		tg_item_init(&it);
+		if (tg_wire_check_header(&m, 0, err, sizeof(err)) == TG_WIRE_HEARTBEAT) {
+			nbeats++; /* the daemon's heartbeat: workers just note it */
+			tg_wire_msg_close(&m);
+			continue;
+		}
 		assert_int_equal(tg_wire_check_header(&m, 0, err, sizeof(err)), TG_WIRE_ITEM);
 		assert_int_equal(tg_item_decode(&m, 0, &deliveries[n], &it, err, sizeof(err)), 0);
 		snprintf(ids[n], 64, "%s", it.id);
@@ -131,6 +138,14 @@ worker_take(void *s, uint64_t *deliveries, char ids[][64], size_t max)
 		n++;
 	}
 	return n;
+}
+
+static void
+worker_answer_hello(void *s, uint32_t pid, uint32_t credit)
+{
+	struct tg_hello h = { credit, pid };
+
+	assert_int_equal(tg_hello_send(s, NULL, 0, &h), 0);
 }
 
 static void
@@ -194,6 +209,12 @@ test_items_flow_within_credit(void **state)
 	assert_int_equal(st.inflight, 0);
 	assert_int_equal(st.queued, 0);
 	assert_int_equal(st.results, 5);
+	/* The daemon's heartbeats reach a connected worker about every second. */
+	nbeats = 0;
+	worker_answer_hello(w, 101, 2);
+	spin(f, 1300);
+	worker_take(w, del, ids, 8);
+	assert_true(nbeats >= 1);
 	zmq_close(w);
 }
 
