@@ -21,6 +21,9 @@ int tg_cmd_check(int argc, char **argv);
  * tigrisd and print a table of every feed's health (or the raw JSON). */
 int tg_cmd_feeds(int argc, char **argv);
 
+/* tigris import-opml OPML --config FILE [--interval S] [--write] */
+int tg_cmd_import_opml(int argc, char **argv);
+
 /* tigris keygen NAME: write a CURVE key pair to NAME.key (0600) and NAME.pub. */
 int tg_cmd_keygen(int argc, char **argv);
 

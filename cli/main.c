@@ -18,6 +18,7 @@ static const struct {
 	{ "classify", tg_cmd_classify, "tag JSON lines {\"id\",\"title\",\"body\"} from stdin" },
 	{ "parse", tg_cmd_parse, "print a feed file as normalised JSON" },
 	{ "check", tg_cmd_check, "validate a config file (and its taxonomy)" },
+	{ "import-opml", tg_cmd_import_opml, "add the feeds of an OPML file to a config" },
 	{ "feeds", tg_cmd_feeds, "show the health of every feed of a running tigrisd" },
 	{ "keygen", tg_cmd_keygen, "write a CURVE key pair NAME.key and NAME.pub" },
 };
