@@ -18,6 +18,7 @@
 #include "../common/util.h"
 #include "../proto/alert.h"
 #include "../workers/classify.h"
+#include "curve.h"
 #include "daemon.h"
 #include "dispatch.h"
 #include "feed.h"
@@ -98,6 +99,7 @@ struct tg_daemon {
 	uint64_t published_seq;          /* last alert handed to the PUB socket */
 	uint64_t recorded_published_seq; /* ... as the store knows it */
 	struct tg_replay *replay;
+	struct tg_curve_server *curve; /* CURVE on the sockets; NULL: plaintext */
 	struct tg_metrics *metrics;
 	struct tg_httpd *httpd;
 	char store_error[256]; /* last store write failure, "" once one succeeds again */
@@ -321,10 +323,14 @@ on_fetched(void *arg, const struct tg_fetch_res *res)
 	tg_schedule_hints_from_fetch(&hints, res, 0);
 	if (res->permanent_url &&
 	    strcmp(res->permanent_url, fr->moved_url ? fr->moved_url : fr->conf.url) != 0) {
-		tg_notice("feed %s: moved permanently to %s; fetching it there from now on "
-			  "(update the config to keep it after a restart)",
+		char serr[512];
+
+		tg_notice("feed %s: moved permanently to %s; fetching it there from now on",
 		    fr->conf.name, res->permanent_url);
 		tg_str_set(&fr->moved_url, res->permanent_url);
+		if (tg_store_feed_moved(d->store, fr->store_id, fr->moved_url, serr,
+			sizeof(serr)) != 0)
+			tg_err("store: %s", serr);
 	}
 	if (!res->ok) {
 		tg_metrics_fetch(d->metrics, TG_METRICS_FETCH_ERROR, res->len, res->duration_ms);
@@ -734,7 +740,8 @@ feed_new(struct tg_daemon *d, const struct tg_feed_conf *conf, char *err, size_t
 	fr->next_fetch_ms = sf.next_fetch_ms;
 	fr->last_success_ms = sf.last_success_ms;
 	fr->last_error = sf.last_error;
-	sf.etag = sf.last_modified = sf.last_error = NULL;
+	fr->moved_url = sf.moved_url; /* a permanent redirect seen by an earlier run */
+	sf.etag = sf.last_modified = sf.last_error = sf.moved_url = NULL;
 	tg_store_feed_clear(&sf);
 	fr->timer = evtimer_new(d->base, on_feed_timer, fr);
 	if (fr->timer == NULL) {
@@ -810,6 +817,8 @@ warn_restart_keys(const struct tg_config *old, const struct tg_config *nw)
 		{ "workers", old->workers != nw->workers },
 		{ "worker_credit", old->worker_credit != nw->worker_credit },
 		{ "allow_file_urls", old->allow_file_urls != nw->allow_file_urls },
+		{ "curve_secret_key", str_differs(old->curve_secret_key, nw->curve_secret_key) },
+		{ "curve_clients", !tg_curve_clients_same(&old->curve_clients, &nw->curve_clients) },
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].changed)
@@ -1036,6 +1045,12 @@ tg_daemon_new(struct tg_config *cfg, const char *self_path, char *err, size_t er
 	snprintf(d->epoch, sizeof(d->epoch), "%s", tg_store_epoch(d->store));
 	d->seq = tg_store_max_seq(d->store);
 
+	if (cfg->curve_secret_key) { /* the ZAP handler, before any socket binds */
+		d->curve = tg_curve_server_new(d->base, d->zctx, cfg->curve_secret_key,
+		    (const char *const *)cfg->curve_clients.v, cfg->curve_clients.n, err, errlen);
+		if (d->curve == NULL)
+			goto fail;
+	}
 	d->pub = zmq_socket(d->zctx, ZMQ_PUB);
 	if (d->pub == NULL) {
 		snprintf(err, errlen, "cannot create the PUB socket");
@@ -1043,6 +1058,8 @@ tg_daemon_new(struct tg_config *cfg, const char *self_path, char *err, size_t er
 	}
 	zmq_setsockopt(d->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
 	zmq_setsockopt(d->pub, ZMQ_LINGER, &linger, sizeof(linger));
+	if (tg_curve_server_secure(d->curve, d->pub, err, errlen) != 0)
+		goto fail;
 	if (zmq_bind(d->pub, cfg->publish) != 0) {
 		snprintf(err, errlen, "cannot bind publish endpoint %s: %s", cfg->publish,
 		    zmq_strerror(zmq_errno()));
@@ -1090,7 +1107,17 @@ tg_daemon_new(struct tg_config *cfg, const char *self_path, char *err, size_t er
 	{
 		char *argv[] = { d->worker_program, "--connect", cfg->worker_endpoint,
 			"--taxonomy", cfg->taxonomy, "--credit", credit, "--log-level",
-			cfg->log_level, NULL };
+			cfg->log_level, NULL, NULL, NULL, NULL, NULL };
+		size_t na = 0;
+
+		while (argv[na])
+			na++;
+		if (d->curve) { /* local workers use the daemon's own key pair */
+			argv[na++] = "--curve-server-key";
+			argv[na++] = (char *)tg_curve_server_public(d->curve);
+			argv[na++] = "--curve-key";
+			argv[na++] = cfg->curve_secret_key;
+		}
 		d->super = tg_supervisor_new(d->base, (size_t)cfg->workers, argv, on_worker_exit,
 		    d, err, errlen);
 	}
@@ -1201,6 +1228,7 @@ tg_daemon_free(struct tg_daemon *d)
 	tg_dispatch_free(d->dispatch);
 	if (d->pub)
 		zmq_close(d->pub);
+	tg_curve_server_free(d->curve); /* after the sockets it secures */
 	if (d->zctx)
 		zmq_ctx_term(d->zctx);
 	if (d->sigint)

@@ -49,6 +49,7 @@ enum {
 	S_DEAD_COUNT,
 	S_MAX_ITEM_ROWID,
 	S_MIN_ALERT_SEQ,
+	S_FEED_MOVED,
 	S_SAVEPOINT,
 	S_RELEASE,
 	S_ROLLBACK_TO,
@@ -61,7 +62,7 @@ static const char *const stmt_sql[S_NSTMT] = {
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_FEED_INSERT] = "INSERT INTO feeds(url) VALUES (?1) ON CONFLICT(url) DO NOTHING",
 	[S_FEED_SELECT] = "SELECT id, url, etag, last_modified, next_fetch_ms, error_count, "
-			  "last_error, last_success_ms FROM feeds WHERE url = ?1",
+			  "last_error, last_success_ms, moved_url FROM feeds WHERE url = ?1",
 	[S_FEED_OK] = "UPDATE feeds SET etag = ?1, last_modified = ?2, error_count = 0, "
 		      "last_error = NULL, last_success_ms = ?3, last_fetch_ms = ?3, "
 		      "next_fetch_ms = ?4 WHERE id = ?5",
@@ -95,6 +96,7 @@ static const char *const stmt_sql[S_NSTMT] = {
 	[S_DEAD_COUNT] = "SELECT COUNT(*) FROM dead_letters",
 	[S_MAX_ITEM_ROWID] = "SELECT MAX(rowid) FROM items",
 	[S_MIN_ALERT_SEQ] = "SELECT MIN(seq) FROM alerts",
+	[S_FEED_MOVED] = "UPDATE feeds SET moved_url = ?1 WHERE id = ?2",
 	[S_SAVEPOINT] = "SAVEPOINT alert",
 	[S_RELEASE] = "RELEASE alert",
 	[S_ROLLBACK_TO] = "ROLLBACK TO alert",
@@ -110,7 +112,8 @@ static const char schema_sql[] =
 	" error_count INTEGER NOT NULL DEFAULT 0,"
 	" last_error TEXT,"
 	" last_success_ms INTEGER NOT NULL DEFAULT 0,"
-	" last_fetch_ms INTEGER NOT NULL DEFAULT 0);"
+	" last_fetch_ms INTEGER NOT NULL DEFAULT 0,"
+	" moved_url TEXT);" /* where a permanent redirect led */
 	"CREATE TABLE items ("
 	" feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,"
 	" item_id TEXT NOT NULL,"
@@ -518,6 +521,7 @@ tg_store_feed_get(struct tg_store *st, const char *url, struct tg_store_feed *ou
 	out->error_count = sqlite3_column_int(s, 5);
 	out->last_error = column_strdup(s, 6);
 	out->last_success_ms = sqlite3_column_int64(s, 7);
+	out->moved_url = column_strdup(s, 8);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return 0;
@@ -532,6 +536,7 @@ tg_store_feed_clear(struct tg_store_feed *f)
 	free(f->etag);
 	free(f->last_modified);
 	free(f->last_error);
+	free(f->moved_url);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -983,4 +988,15 @@ tg_store_dead_letter(struct tg_store *st, int64_t feed_id, const char *item_id, 
 	sqlite3_bind_int64(s, 1, feed_id);
 	sqlite3_bind_text(s, 2, item_id, -1, SQLITE_STATIC);
 	return step_done(st, s, "marking an item dead", err, errlen) < 0 ? -1 : 0;
+}
+
+int
+tg_store_feed_moved(struct tg_store *st, int64_t feed_id, const char *url, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *s = st->stmt[S_FEED_MOVED];
+
+	bind_opt(s, 1, url);
+	sqlite3_bind_int64(s, 2, feed_id);
+	return step_done(st, s, "recording a moved feed", err, errlen) < 0 ? -1 : 0;
 }

@@ -26,6 +26,7 @@ struct tg_store_feed {
 	int error_count;       /* consecutive failures */
 	char *last_error;      /* NULL when the last fetch succeeded */
 	int64_t last_success_ms;
+	char *moved_url;       /* where a permanent redirect led; NULL when it did not move */
 };
 
 /* Item journal states. */
@@ -46,6 +47,11 @@ void tg_store_close(struct tg_store *st);
 /* Find or create the feed with this URL and fill out (caller frees with
  * tg_store_feed_clear). Returns 0 or -1 with err. */
 int tg_store_feed_get(struct tg_store *st, const char *url, struct tg_store_feed *out, char *err,
+    size_t errlen);
+
+/* Remember that the feed moved permanently to url (NULL: forget it), so that a
+ * restart fetches it there. Returns 0 or -1 with err. */
+int tg_store_feed_moved(struct tg_store *st, int64_t feed_id, const char *url, char *err,
     size_t errlen);
 
 /* Free what a tg_store_feed owns and zero it. */

@@ -237,6 +237,17 @@ def main():
         check("late-0" in [a["item"]["id"] for a in sub.alerts],
               "after the reload the feed on 127.0.0.9 is fetched and published")
         check(d.stop() == 0, "tigrisd stops cleanly")
+
+        # The move outlives a restart: the old URL is not asked again.
+        moved_before = len(s7.requests("/moved"))
+        new_before = len(s7.requests("/new.xml"))
+        d.start()
+        deadline = time.time() + 6
+        while time.time() < deadline and len(s7.requests("/new.xml")) < new_before + 2:
+            time.sleep(0.1)
+        check(len(s7.requests("/moved")) == moved_before and len(s7.requests("/new.xml")) >= new_before + 2,
+              "after a restart the moved feed is fetched at its new URL only")
+        check(d.stop() == 0, "tigrisd stops cleanly again")
     finally:
         if d.proc and d.proc.poll() is None:
             d.proc.kill()
