@@ -638,6 +638,169 @@ test_error_locked(void **state)
 	tg_store_close(st);
 }
 
+
+struct collected {
+	uint64_t seqs[64];
+	size_t n;
+	char last_json[64];
+};
+
+static void
+collect_alert(void *arg, uint64_t seq, const char *json, size_t len)
+{
+	struct collected *c = arg;
+
+	if (c->n < 64)
+		c->seqs[c->n] = seq;
+	c->n++;
+	snprintf(c->last_json, sizeof(c->last_json), "%.*s", (int)len, json);
+}
+
+static int
+add_alert(struct tg_store *st, int64_t fid, const char *id, uint64_t seq, const char *tags,
+    int64_t when, char *err, size_t errlen)
+{
+	char json[64];
+
+	snprintf(json, sizeof(json), "{\"seq\":%llu}", (unsigned long long)seq);
+	return tg_store_alert_add(st, seq, "0123456789abcdef0123456789abcdef", fid, id, tags,
+	    when, json, strlen(json), err, errlen);
+}
+
+static void
+test_outbox_replay_and_retention(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_item items[5];
+	struct collected c;
+	int64_t a = feed_id(fx, st, "https://a.example/rss");
+	char id[8];
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "i%d", i);
+		make_item(&items[i], id);
+	}
+	assert_int_equal(tg_store_items_add(st, a, items, 5, NULL, fx->err, sizeof(fx->err)), 5);
+	/* One transaction for several alerts, as the daemon batches them. */
+	assert_int_equal(tg_store_begin(st, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(add_alert(st, a, "i0", 1, " iraq strike ", 1000, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(add_alert(st, a, "i1", 2, " iran ", 2000, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(add_alert(st, a, "i2", 3, " ", 3000, fx->err, sizeof(fx->err)), 0);
+	/* The same sequence number twice is refused, and the batch goes on. */
+	assert_int_equal(add_alert(st, a, "i3", 3, " ", 3000, fx->err, sizeof(fx->err)), -1);
+	assert_int_equal(add_alert(st, a, "i3", 4, " iraq-iran iran ", 4000, fx->err,
+			     sizeof(fx->err)),
+	    0);
+	assert_int_equal(tg_store_set_published_seq(st, 2, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tg_store_commit(st, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tg_store_max_seq(st), 4);
+	assert_int_equal(tg_store_published_seq(st), 2);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(tg_store_alerts_range(st, 2, 0, NULL, 0, collect_alert, &c, fx->err,
+			     sizeof(fx->err)),
+	    3);
+	assert_int_equal(c.seqs[0], 2);
+	assert_int_equal(c.seqs[2], 4);
+	assert_string_equal(c.last_json, "{\"seq\":4}");
+	/* By tag: "iran" must not match "iraq-iran" alone, and the limit holds. */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(tg_store_alerts_range(st, 1, 0, "iran", 0, collect_alert, &c, fx->err,
+			     sizeof(fx->err)),
+	    2);
+	assert_int_equal(c.seqs[0], 2);
+	assert_int_equal(c.seqs[1], 4);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(tg_store_alerts_range(st, 1, 3, NULL, 2, collect_alert, &c, fx->err,
+			     sizeof(fx->err)),
+	    2);
+	/* Only i4 is still pending: the others have their alert. */
+	{
+		struct seen sn = { 0 };
+		assert_int_equal(tg_store_items_pending(st, on_pending, &sn, fx->err,
+				     sizeof(fx->err)),
+		    1);
+		assert_string_equal(sn.ids[0], "i4");
+		seen_clear(&sn);
+	}
+	/* Retention. */
+	assert_int_equal(tg_store_alerts_prune(st, 2500, fx->err, sizeof(fx->err)), 2);
+	assert_int_equal(tg_store_min_alert_seq(st), 3);
+	tg_store_close(st);
+	st = open_ok(fx);
+	assert_int_equal(tg_store_published_seq(st), 2);
+	assert_int_equal(tg_store_max_seq(st), 4);
+	free_items(items, 5);
+	tg_store_close(st);
+}
+
+static void
+test_dead_letters_and_pending_from(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_item items[6];
+	int64_t a = feed_id(fx, st, "https://a.example/rss");
+	int64_t before = tg_store_max_item_rowid(st), last = 0;
+	struct seen sn = { 0 };
+	char id[8];
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "d%d", i);
+		make_item(&items[i], id);
+	}
+	assert_int_equal(tg_store_items_add(st, a, items, 6, NULL, fx->err, sizeof(fx->err)), 6);
+	assert_int_equal(tg_store_max_item_rowid(st), before + 6);
+	assert_int_equal(tg_store_dead_letter(st, a, "d1", 3, "took down 3 worker(s)", fx->err,
+			     sizeof(fx->err)),
+	    0);
+	assert_int_equal(tg_store_dead_count(st), 1);
+	/* From a rowid, at most a limit, dead letters left out. */
+	assert_int_equal(tg_store_items_pending_from(st, before, 2, &last, on_pending, &sn,
+			     fx->err, sizeof(fx->err)),
+	    2);
+	assert_string_equal(sn.ids[0], "d0");
+	assert_string_equal(sn.ids[1], "d2");
+	seen_clear(&sn);
+	assert_int_equal(tg_store_items_pending_from(st, last, 0, &last, on_pending, &sn, fx->err,
+			     sizeof(fx->err)),
+	    3);
+	assert_string_equal(sn.ids[0], "d3");
+	assert_int_equal(last, before + 6);
+	seen_clear(&sn);
+	free_items(items, 6);
+	tg_store_close(st);
+}
+
+static void
+test_feed_moved_kept(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_store_feed f;
+	int64_t a = feed_id(fx, st, "https://old.example/rss");
+
+	assert_int_equal(tg_store_feed_moved(st, a, "https://new.example/rss", fx->err,
+			     sizeof(fx->err)),
+	    0);
+	tg_store_close(st);
+	st = open_ok(fx);
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(tg_store_feed_get(st, "https://old.example/rss", &f, fx->err,
+			     sizeof(fx->err)),
+	    0);
+	assert_string_equal(f.moved_url, "https://new.example/rss");
+	tg_store_feed_clear(&f);
+	assert_int_equal(tg_store_feed_moved(st, a, NULL, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tg_store_feed_get(st, "https://old.example/rss", &f, fx->err,
+			     sizeof(fx->err)),
+	    0);
+	assert_null(f.moved_url);
+	tg_store_feed_clear(&f);
+	tg_store_close(st);
+}
+
 int
 main(void)
 {
@@ -657,6 +820,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_error_corrupt_db, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_newer_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_replay_and_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_letters_and_pending_from, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_feed_moved_kept, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
