@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../proto/alert.h"
 #include "metrics.h"
 
 #define LABEL_VALUE_MAX 128 /* longer label values are cut */
@@ -514,22 +515,11 @@ tg_metrics_alert(struct tg_metrics *m, bool relevant, const char *tags,
 	tg_metric_add(m->alerts, NULL, 1);
 	if (relevant)
 		tg_metric_add(m->alerts_relevant, NULL, 1);
-	for (const char *p = tags; p && *p;) {
-		char name[64];
-		size_t n;
+	const char *p = tags;
+	char name[TG_TAG_NAME_MAX];
 
-		while (*p == ' ')
-			p++;
-		n = strcspn(p, " ");
-		if (n == 0)
-			break;
-		if (n < sizeof(name)) {
-			memcpy(name, p, n);
-			name[n] = '\0';
-			tg_metric_add(m->alert_tags, name, 1);
-		}
-		p += n;
-	}
+	while (tg_alert_tags_next(&p, name, sizeof(name)))
+		tg_metric_add(m->alert_tags, name, 1);
 	if (fetch_to_publish_ms >= 0)
 		tg_metric_observe(m->publish_latency, NULL, (double)fetch_to_publish_ms / 1000.0);
 }

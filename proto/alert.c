@@ -241,6 +241,31 @@ send_topic(void *pub, const char *topic, size_t tlen, zmq_msg_t *msg)
 	return 0;
 }
 
+bool
+tg_alert_tags_next(const char **p, char *name, size_t namelen)
+{
+	const char *s = *p;
+	size_t n;
+
+	while (s && *s) {
+		while (*s == ' ')
+			s++;
+		n = strcspn(s, " ");
+		if (n == 0)
+			break;
+		*p = s + n;
+		if (n < namelen) {
+			memcpy(name, s, n);
+			name[n] = '\0';
+			return true;
+		}
+		s += n; /* too long for the caller: skip it */
+	}
+	if (s)
+		*p = s;
+	return false;
+}
+
 int
 tg_alert_publish_tags(void *pub, bool relevant, const char *tags, const char *json, size_t len)
 {
@@ -261,25 +286,13 @@ tg_alert_publish_tags(void *pub, bool relevant, const char *tags, const char *js
 			goto fail;
 		sent++;
 	}
-	while (p && *p) {
-		size_t n;
-
-		while (*p == ' ')
-			p++;
-		n = strcspn(p, " ");
-		if (n == 0)
-			break;
-		if (n < sizeof(name)) {
-			memcpy(name, p, n);
-			name[n] = '\0';
-			tlen = tg_alert_tag_topic(name, topic, sizeof(topic));
-			if (tlen >= 0) {
-				if (send_topic(pub, topic, (size_t)tlen, &msg) < 0)
-					goto fail;
-				sent++;
-			}
-		}
-		p += n;
+	while (tg_alert_tags_next(&p, name, sizeof(name))) {
+		tlen = tg_alert_tag_topic(name, topic, sizeof(topic));
+		if (tlen < 0)
+			continue;
+		if (send_topic(pub, topic, (size_t)tlen, &msg) < 0)
+			goto fail;
+		sent++;
 	}
 	zmq_msg_close(&msg);
 	return sent;

@@ -58,6 +58,10 @@ int tg_alert_tag_topic(const char *tag, char *out, size_t outlen);
  * the length. The form the store keeps for replay by tag. */
 size_t tg_alert_join_tags(const struct tg_result *r, char *out, size_t outlen);
 
+/* Copy the next name of a " a b " tag list at *p into name (at most namelen-1
+ * bytes; longer ones are skipped) and move *p past it. Returns false at the end. */
+bool tg_alert_tags_next(const char **p, char *name, size_t namelen);
+
 /* Publish on "all.", on "relevant." when relevant, and on "tag.<name>." for each
  * name in tags (" a b " as tg_alert_join_tags writes). Returns messages sent or -1. */
 int tg_alert_publish_tags(void *pub, bool relevant, const char *tags, const char *json, size_t len);

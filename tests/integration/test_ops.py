@@ -23,11 +23,7 @@ SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(
                     r'(-?[0-9.eE+-]+|\+Inf|-Inf|NaN)$')
 
 
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
+check = tgtest.check
 
 
 def free_port():

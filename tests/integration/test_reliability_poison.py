@@ -18,11 +18,7 @@ import tgtest  # noqa: E402
 FAKE = os.path.join(os.path.dirname(__file__), "fakeworker.py")
 
 
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
+check = tgtest.check
 
 
 def fake(endpoint, mode):

@@ -22,11 +22,7 @@ PER_FEED = 500
 RATE = 100  # 400 items/s for 5 s
 
 
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
+check = tgtest.check
 
 
 def start_tail(d, total, extra=()):

@@ -23,11 +23,7 @@ PER_FEED = 1250  # 10,000 items
 RATE = 125       # items per feed per second: 1,000 items/s for 10 s
 
 
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
+check = tgtest.check
 
 
 def main():

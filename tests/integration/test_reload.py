@@ -15,11 +15,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import tgtest  # noqa: E402
 
 
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
+check = tgtest.check
 
 
 def rss(prefix, n):

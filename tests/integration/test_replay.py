@@ -15,11 +15,7 @@ import tgtest  # noqa: E402
 import zmq  # noqa: E402
 
 
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
+check = tgtest.check
 
 
 def ask(sock, req, raw=False):

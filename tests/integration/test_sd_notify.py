@@ -18,11 +18,7 @@ import tgtest  # noqa: E402
 
 
 
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
+check = tgtest.check
 
 
 def recv_all(sock, seconds):

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -15,6 +16,15 @@ import zmq
 BIN = os.environ.get("TG_BIN_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "build")
 TOP = os.environ.get("TG_TOP") or os.path.join(os.path.dirname(__file__), "..", "..")
 TAXONOMY = os.path.join(TOP, "deploy", "taxonomy.tgt")
+
+
+def check(cond, what):
+    """One assertion of an integration test: print it, and stop with status 1 when
+    it does not hold."""
+    if not cond:
+        print("FAIL:", what)
+        sys.exit(1)
+    print("ok:", what)
 
 
 class FeedServer:
