@@ -746,8 +746,9 @@ parse_object(struct parse *p, const struct opt *table, size_t nopts, json_t *obj
 			o = &table[i];
 			if ((o->type == OPT_FEEDS) != (pass == 1))
 				continue;
-			snprintf(key, sizeof(key), "%s%s%s", where ? where : "", where ? "." : "",
-			    o->name);
+			if (snprintf(key, sizeof(key), "%s%s%s", where ? where : "",
+				where ? "." : "", o->name) >= (int)sizeof(key))
+				continue; /* cannot happen: names and places are short */
 			v = json_object_get(obj, o->name);
 			if (v != NULL)
 				parse_value(p, o, base, key, v);

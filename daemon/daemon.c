@@ -111,6 +111,7 @@ struct tg_daemon {
 };
 
 static void feed_free(struct feed_run *fr);
+static void flush_outbox(struct tg_daemon *d);
 
 /* A store write failed (what) or succeeded (NULL): /healthz reports the last failure
  * until a later write succeeds. */
@@ -272,6 +273,8 @@ take_body(struct feed_run *fr, const struct tg_fetch_res *res, size_t *nnew, cha
 	is_new = tg_calloc(doc.nitems ? doc.nitems : 1, sizeof(bool));
 	/* New items get consecutive rowids after this one, in document order. */
 	rowid = tg_store_max_item_rowid(d->store);
+	/* The alerts of this loop turn hold an open transaction: finish it first. */
+	flush_outbox(d);
 	n = tg_store_items_add(d->store, fr->store_id, doc.items, doc.nitems, is_new, err, errlen);
 	if (n < 0) {
 		store_status(d, err);

@@ -22,6 +22,7 @@
 #define TICK_MS 250           /* how often silence is checked */
 #define HEARTBEAT_EVERY_MS 1000 /* the daemon's heartbeat to each worker */
 #define MAX_MSG_BYTES (1u << 20)
+#define TRANSPORT_MAX_BYTES (4 << 20)
 
 struct tg_worker_peer {
 	unsigned char id[PEER_ID_MAX];
@@ -524,6 +525,11 @@ tg_dispatch_new(struct event_base *base, void *zctx, const char *endpoint,
 		goto fail;
 	}
 	zmq_setsockopt(d->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+	/* libzmq refuses (and disconnects) a peer whose frame is larger than this
+	 * before allocating it; smaller messages over our own limit are dropped
+	 * with their sender by receive_one. */
+	zmq_setsockopt(d->sock, ZMQ_MAXMSGSIZE, &(int64_t){ TRANSPORT_MAX_BYTES },
+	    sizeof(int64_t));
 	zmq_setsockopt(d->sock, ZMQ_LINGER, &zero, sizeof(zero));
 	if (tg_curve_server_secure_ctx(zctx, d->sock, err, errlen) != 0)
 		goto fail;

@@ -13,6 +13,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../proto/result.h"
+#include "curve.h"
 #include "replay.h"
 #include "store.h"
 
@@ -256,6 +257,10 @@ tg_replay_new(struct event_base *base, void *zctx, const char *endpoint, struct 
 	}
 	zmq_setsockopt(r->sock, ZMQ_LINGER, &zero, sizeof(zero));
 	zmq_setsockopt(r->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(r->sock, ZMQ_MAXMSGSIZE, &(int64_t){ TG_REPLAY_MAX_REQUEST * 4 },
+	    sizeof(int64_t));
+	if (tg_curve_server_secure_ctx(zctx, r->sock, err, errlen) != 0)
+		goto fail;
 	if (zmq_bind(r->sock, endpoint) != 0) {
 		snprintf(err, errlen, "cannot bind replay endpoint %s: %s", endpoint,
 		    zmq_strerror(zmq_errno()));

@@ -173,7 +173,7 @@ test_items_flow_within_credit(void **state)
 	tg_dispatch_get_stats(f->d, &st);
 	assert_int_equal(st.workers, 1);
 	for (int i = 0; i < 5; i++) {
-		char id[16];
+		char id[32];
 		snprintf(id, sizeof(id), "item-%d", i);
 		submit(f, id);
 	}
@@ -200,7 +200,7 @@ test_items_flow_within_credit(void **state)
 	}
 	assert_int_equal(f->nresults, 5);
 	for (int i = 0; i < 5; i++) {
-		char id[16];
+		char id[32];
 		snprintf(id, sizeof(id), "item-%d", i);
 		assert_string_equal(f->ids[i], id);
 		assert_string_equal(f->tags[i], "iraq");
