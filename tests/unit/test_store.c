@@ -675,7 +675,7 @@ test_outbox_replay_and_retention(void **state)
 	struct tg_item items[5];
 	struct collected c;
 	int64_t a = feed_id(fx, st, "https://a.example/rss");
-	char id[8];
+	char id[24];
 
 	for (int i = 0; i < 5; i++) {
 		snprintf(id, sizeof(id), "i%d", i);
@@ -744,7 +744,7 @@ test_dead_letters_and_pending_from(void **state)
 	int64_t a = feed_id(fx, st, "https://a.example/rss");
 	int64_t before = tg_store_max_item_rowid(st), last = 0;
 	struct seen sn = { 0 };
-	char id[8];
+	char id[24];
 
 	for (int i = 0; i < 6; i++) {
 		snprintf(id, sizeof(id), "d%d", i);
