@@ -98,8 +98,9 @@ bench: deps
 bench-programs: $(BENCHES)
 
 # Fuzzing (docs/security.md): libFuzzer targets fuzz/fuzz_<name>.c, built with clang
-# (Debian: clang, libclang-rt-14-dev) and ASan + UBSan into build-fuzz/, each run for
-# FUZZ_SECONDS seconds from a seed corpus; any crash, leak or timeout fails.
+# (Debian: clang, libclang-rt-14-dev, installed when missing) and ASan + UBSan into
+# build-fuzz/, each run for FUZZ_SECONDS seconds from a seed corpus made at run time
+# (fuzz/run.sh); any crash, leak or timeout fails.
 FUZZ_SECONDS ?= 60
 FUZZ_SRC  := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
@@ -111,8 +112,10 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(LIB)
 
 fuzz-programs: $(FUZZ_BINS)
 
+FUZZ_DEB_PKGS = clang libclang-rt-14-dev
+
 fuzz: deps
-	@command -v clang >/dev/null || { echo "make fuzz needs clang and libclang-rt-14-dev"; exit 1; }
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(FUZZ_DEB_PKGS)"
 	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)" fuzz-programs
 	fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 

@@ -378,6 +378,13 @@ def phase_classify(args, corpus):
                      "--runs", "5", "--warmup", "1", os.path.join(corpus, "items2k.jsonl")])
 
 
+def phase_stages(args, work, corpus):
+    log("stages: the daemon's per-item work, stage by stage, in one thread")
+    fresh(work)
+    return run_json([os.path.join(args.benchdir, "bench_stages"), "--taxonomy", TAXONOMY,
+                     "--state", os.path.join(work, "state"), os.path.join(corpus, "feeds")])
+
+
 def phase_feedparser(args, corpus):
     try:
         import feedparser  # noqa: F401
@@ -758,6 +765,13 @@ def table(res):
             "%s (%s MB/s)" % (fmt(c["wire"]["items_s"]), fmt(c["wire"]["mb_s"])))
         row("classify as `tigris classify` (JSON in/out): items/s",
             "%s (%s MB/s)" % (fmt(c["json"]["items_s"]), fmt(c["json"]["mb_s"])))
+    stg = good("stages")
+    if stg:
+        u = stg["us_per_item"]
+        row("daemon stages, us/item: parse / store / alert encode / outbox",
+            "%.1f / %.1f / %.1f / %.1f" % (u["parse"], u["store_items"], u["alert_encode"],
+                                           u["store_outbox"]))
+        row("daemon stages: one-thread ceiling, items/s", fmt(stg["daemon_ceiling_items_s"]))
     pl = good("pipeline")
     if pl:
         row("pipeline: items/s, 1 worker", fmt(pl["workers_1"]["items_s"]))
@@ -785,10 +799,18 @@ def table(res):
             "%s / %s" % (fmt(fe["reuse"]["daemon_cpu_us_per_get"]),
                          fmt(fe["no_reuse"]["daemon_cpu_us_per_get"])))
         row("fetch: GETs/s without reuse", fmt(fe["no_reuse"]["gets_s"]))
+        row("fetch: daemon CPU at that rate (reuse), % of a core",
+            fmt(fe["reuse"]["daemon_cpu_pct"], "%"))
     im = good("idle_memory")
     if im:
-        row("idle: CPU of tigrisd + workers (10k feeds), % of a core",
+        row("idle: CPU of tigrisd + workers (10k feeds, %d fetches), %% of a core" %
+            im["idle"]["fetches"],
             fmt(im["idle"]["daemon_cpu_pct"] + im["idle"]["workers_cpu_pct"], "%"))
+        if fe:
+            poll = 100 * (im["feeds"] / 300.0) * fe["reuse"]["daemon_cpu_us_per_get"] / 1e6
+            im["polling_300s_cpu_pct_derived"] = round(poll, 3)
+            row("idle + polling 10k feeds every 300 s (derived), % of a core",
+                fmt(im["idle"]["daemon_cpu_pct"] + im["idle"]["workers_cpu_pct"] + poll, "%"))
         ok = im["after_start"]["vmhwm_mb"] <= TARGETS["rss_mb_10k"]
         verdicts["rss_mb_10k"] = ok
         row("memory: tigrisd VmHWM with 10k feeds, MB", fmt(im["after_start"]["vmhwm_mb"]),
@@ -859,6 +881,7 @@ def main():
         ("parse", lambda: phase_parse(args, corpus)),
         ("classify", lambda: phase_classify(args, corpus)),
         ("feedparser", lambda: phase_feedparser(args, corpus)),
+        ("stages", lambda: phase_stages(args, os.path.join(work, "stages"), corpus)),
         ("pipeline", lambda: phase_pipeline(args, os.path.join(work, "pipeline"), corpus,
                                             manifest)),
         ("latency", lambda: phase_latency(args, os.path.join(work, "latency"), corpus)),

@@ -99,6 +99,21 @@ load_corpus(const char *path, size_t limit, struct corpus *c)
 	return c->n ? 0 : -1;
 }
 
+static void
+free_corpus(struct corpus *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->lines[i]);
+		free(c->cats[i]);
+		tg_item_clear(&c->items[i]);
+	}
+	free(c->lines);
+	free(c->line_len);
+	free(c->items);
+	free(c->cats);
+	memset(c, 0, sizeof(*c));
+}
+
 /* tg_classify alone. */
 static int
 run_scan(struct tg_classifier *clf, const struct corpus *c, struct tg_result *r, size_t *rel)
@@ -408,6 +423,7 @@ main(int argc, char **argv)
 	zmq_ctx_term(zctx);
 	fclose(devnull);
 	tg_classifier_free(clf);
+	free_corpus(&c);
 	free(r);
 	return 0;
 }

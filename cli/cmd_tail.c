@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "../common/curvekeys.h"
 #include "../common/util.h"
 #include "../proto/alert.h"
 #include "commands.h"
@@ -31,6 +32,7 @@ struct tail {
 	void *sub;
 	void *replay;            /* DEALER to the replay endpoint; NULL: none */
 	const char *replay_ep;
+	const char *curve_server_key, *curve_key; /* CURVE client keys; NULL: plaintext */
 	const char *tags[MAX_TAGS_ARG];
 	size_t ntags;
 	bool relevant_only;
@@ -107,6 +109,7 @@ deliver(struct tail *t, const struct tg_alert *a, const char *json, size_t len)
 static void
 replay_reconnect(struct tail *t)
 {
+	char err[512];
 	int zero = 0;
 
 	if (t->replay)
@@ -115,6 +118,13 @@ replay_reconnect(struct tail *t)
 	if (t->replay == NULL)
 		return;
 	zmq_setsockopt(t->replay, ZMQ_LINGER, &zero, sizeof(zero));
+	if (tg_curvekeys_client_setup(t->replay, t->curve_server_key, t->curve_key, err,
+		sizeof(err)) != 0) {
+		fprintf(stderr, "tigris tail: %s\n", err);
+		zmq_close(t->replay);
+		t->replay = NULL;
+		return;
+	}
 	if (zmq_connect(t->replay, t->replay_ep) != 0) {
 		fprintf(stderr, "tigris tail: cannot connect to replay %s: %s\n", t->replay_ep,
 		    zmq_strerror(zmq_errno()));
@@ -274,6 +284,8 @@ parse_args(struct tail *t, int argc, char **argv, const char **endpoint, uint64_
 		{ "relevant", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "curve-server-key", required_argument, NULL, 'S' },
+		{ "curve-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -318,16 +330,25 @@ parse_args(struct tail *t, int argc, char **argv, const char **endpoint, uint64_
 				return 2;
 			}
 			break;
+		case 'S':
+			t->curve_server_key = optarg;
+			break;
+		case 'K':
+			t->curve_key = optarg;
+			break;
 		case 'h':
 			puts("usage: tigris tail [--connect EP] [--replay EP | --no-replay] "
 			     "[--from-seq N]\n"
-			     "                   [--tag TAG]... [--relevant] [--json] [--count N]\n\n"
+			     "                   [--tag TAG]... [--relevant] [--json] [--count N]\n"
+			     "                   [--curve-server-key Z85|FILE --curve-key FILE]\n\n"
 			     "Prints alerts from tigrisd's publish endpoint (default "
 			     "tcp://127.0.0.1:7700).\n"
 			     "Gaps in the sequence are filled from the replay endpoint (default\n"
 			     "tcp://127.0.0.1:7702); --from-seq N starts from history.\n"
 			     "--tag TAG keeps alerts with that tag (repeatable), --relevant the\n"
-			     "relevant ones; --count N stops after N alerts.");
+			     "relevant ones; --count N stops after N alerts.\n"
+			     "With CURVE on in tigrisd, --curve-server-key gives its public key (or\n"
+			     "its .pub file) and --curve-key this client's NAME.key (tigris keygen).");
 			return 0;
 		default:
 			return 2;
@@ -347,6 +368,7 @@ tg_cmd_tail(int argc, char **argv)
 	struct tail t;
 	struct sigaction sa;
 	uint64_t from_seq = 0;
+	char cerr[512];
 	int rc;
 
 	memset(&t, 0, sizeof(t));
@@ -363,6 +385,11 @@ tg_cmd_tail(int argc, char **argv)
 
 	t.ctx = zmq_ctx_new();
 	t.sub = t.ctx ? zmq_socket(t.ctx, ZMQ_SUB) : NULL;
+	if (t.sub && tg_curvekeys_client_setup(t.sub, t.curve_server_key, t.curve_key, cerr,
+			 sizeof(cerr)) != 0) {
+		fprintf(stderr, "tigris tail: %s\n", cerr);
+		goto out;
+	}
 	if (t.sub == NULL || zmq_connect(t.sub, endpoint) != 0) {
 		fprintf(stderr, "tigris tail: cannot connect to %s: %s\n", endpoint,
 		    zmq_strerror(zmq_errno()));

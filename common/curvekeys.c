@@ -74,7 +74,7 @@ tg_curvekeys_generate(struct tg_curve_keypair *kp, char *err, size_t errlen)
 
 /* Read the whole (small) file into buf; NUL-terminated. */
 static int
-slurp(const char *path, bool need_secret, char *buf, size_t buflen, size_t *len, char *err,
+slurp(const char *path, char *buf, size_t buflen, size_t *len, mode_t *mode, char *err,
     size_t errlen)
 {
 	struct stat st;
@@ -91,13 +91,7 @@ slurp(const char *path, bool need_secret, char *buf, size_t buflen, size_t *len,
 		snprintf(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
-	if (need_secret && (st.st_mode & (S_IROTH | S_IWOTH))) {
-		snprintf(err, errlen,
-		    "%s: holds a secret key but others may read or write it (mode %04o); "
-		    "chmod 600 it",
-		    path, (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
+	*mode = st.st_mode;
 	while ((n = read(fd, buf + used, buflen - 1 - used)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -178,10 +172,11 @@ tg_curvekeys_read(const char *path, bool need_secret, struct tg_curve_keypair *o
 	char buf[KEYFILE_MAX_BYTES + 1], derived[TG_CURVE_Z85_LEN + 1];
 	char *line, *next;
 	size_t len;
+	mode_t mode;
 	int lineno = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (slurp(path, need_secret, buf, sizeof(buf), &len, err, errlen) != 0)
+	if (slurp(path, buf, sizeof(buf), &len, &mode, err, errlen) != 0)
 		return -1;
 	if (strlen(buf) != len) {
 		snprintf(err, errlen, "%s: not a text file", path);
@@ -206,6 +201,13 @@ tg_curvekeys_read(const char *path, bool need_secret, struct tg_curve_keypair *o
 		    path);
 		goto fail;
 	}
+	if (need_secret && (mode & (S_IROTH | S_IWOTH))) {
+		snprintf(err, errlen,
+		    "%s: holds a secret key but others may read or write it (mode %04o); "
+		    "chmod 600 it",
+		    path, (unsigned)(mode & 07777));
+		goto fail;
+	}
 	if (out->secret_key[0] != '\0') {
 		if (zmq_curve_public(derived, out->secret_key) != 0) {
 			snprintf(err, errlen, "%s: cannot check the secret key: %s", path,
@@ -218,8 +220,10 @@ tg_curvekeys_read(const char *path, bool need_secret, struct tg_curve_keypair *o
 			goto fail;
 		}
 	}
+	explicit_bzero(buf, sizeof(buf));
 	return 0;
 fail:
+	explicit_bzero(buf, sizeof(buf));
 	explicit_bzero(out, sizeof(*out));
 	return -1;
 }

@@ -684,7 +684,12 @@ tg_text_plain(const char *s, size_t n, enum tg_text_mode mode, size_t max, size_
 	if (size > max)
 		size = max;
 	memset(&o, 0, sizeof(o));
-	o.p = tg_malloc(size + 1);
+	o.p = tg_try_malloc(size + 1);
+	if (o.p == NULL) {
+		if (outlen)
+			*outlen = 0;
+		return NULL;
+	}
 	o.max = size;
 	while (i < n && !o.full) {
 		const unsigned char *u = (const unsigned char *)s;
@@ -755,7 +760,11 @@ tg_text_plain(const char *s, size_t n, enum tg_text_mode mode, size_t max, size_
 	if (outlen)
 		*outlen = o.len;
 	/* The buffer was sized for the worst case: give the rest back. */
-	if (o.len < size)
-		o.p = tg_realloc(o.p, o.len + 1);
+	if (o.len < size) {
+		char *q = realloc(o.p, o.len + 1);
+
+		if (q)
+			o.p = q; /* else keep the larger block */
+	}
 	return o.p;
 }

@@ -56,7 +56,8 @@ uint32_t tg_html_numeric(uint32_t v);
  * dropped, mode-specific decoding (see enum tg_text_mode), runs of ASCII
  * whitespace collapsed to one space, ends trimmed, and the result cut at a
  * character boundary to at most max bytes. Returns a malloc'd string the caller
- * frees (possibly empty) and its length in *outlen when outlen is not NULL. */
+ * frees (possibly empty) and its length in *outlen when outlen is not NULL; NULL
+ * (length 0) when memory ran out (counted in tg_alloc_failures). */
 char *tg_text_plain(const char *s, size_t n, enum tg_text_mode mode, size_t max, size_t *outlen);
 
 #endif

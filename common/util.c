@@ -33,7 +33,7 @@ tg_buf_append(struct tg_buf *b, const void *p, size_t n)
 		ncap = b->cap ? b->cap : 256;
 		while (ncap < need)
 			ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-		nd = realloc(b->data, ncap);
+		nd = tg_try_realloc(b->data, ncap);
 		if (nd == NULL)
 			return -1;
 		b->data = nd;
@@ -160,6 +160,63 @@ tg_realloc(void *p, size_t n)
 	if (q == NULL)
 		die_oom();
 	return q;
+}
+
+/* Per thread, like errno: parsers compare it before and after. */
+static _Thread_local unsigned long alloc_failures;
+
+unsigned long
+tg_alloc_failures(void)
+{
+	return alloc_failures;
+}
+
+void *
+tg_try_malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		alloc_failures++;
+	return p;
+}
+
+void *
+tg_try_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		alloc_failures++;
+	return p;
+}
+
+void *
+tg_try_realloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		alloc_failures++;
+	return q;
+}
+
+char *
+tg_try_strndup(const char *p, size_t n)
+{
+	char *s = n < SIZE_MAX ? tg_try_malloc(n + 1) : NULL;
+
+	if (s == NULL)
+		return NULL;
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+char *
+tg_try_strdup(const char *s)
+{
+	return s ? tg_try_strndup(s, strlen(s)) : NULL;
 }
 
 char *

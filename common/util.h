@@ -72,4 +72,17 @@ void *tg_malloc(size_t n);
 void *tg_calloc(size_t n, size_t size);
 void *tg_realloc(void *p, size_t n);
 
+/* Allocations that may fail, for the parsers' and decoders' bounded paths: NULL on
+ * out-of-memory (errno ENOMEM), and the failure is counted in tg_alloc_failures()
+ * so that a parser can turn any failure on its way into one clean error. */
+void *tg_try_malloc(size_t n);
+void *tg_try_calloc(size_t n, size_t size);
+void *tg_try_realloc(void *p, size_t n);
+char *tg_try_strndup(const char *p, size_t n);
+char *tg_try_strdup(const char *s); /* NULL stays NULL (not counted) */
+
+/* Allocations that failed in this thread so far: the tg_try_* functions and
+ * tg_buf_append (whose -1 alone does not tell a full cap from no memory). */
+unsigned long tg_alloc_failures(void);
+
 #endif

@@ -23,6 +23,9 @@
 #define REFUSAL_SLOTS 32      /* keys whose last refusal is remembered */
 #define REFUSAL_QUIET_MS 60000 /* one log line per key per minute at most */
 #define REGISTRY_MAX 8        /* contexts with a CURVE server at once */
+#define MONITORS_MAX 8        /* secured sockets whose failed handshakes are logged */
+/* A plaintext client shows up as either, depending on which side hangs up first. */
+#define MONITOR_EVENTS (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
 
 /* A recently refused key: repeated refusals (a client retrying every 100 ms)
  * are counted, not logged each time. */
@@ -33,7 +36,18 @@ struct refusal {
 	unsigned long suppressed;
 };
 
+/* A monitor on one secured socket: handshakes that fail before ZAP is asked
+ * (plaintext clients, a wrong server key) show up only here. */
+struct monitor {
+	struct tg_curve_server *srv;
+	void *pair;
+	struct event *ev;
+	int64_t logged_ms[2];        /* per kind of failure, see failure_kind */
+	unsigned long suppressed[2];
+};
+
 struct tg_curve_server {
+	struct event_base *base;
 	void *zctx;
 	void *zap;
 	struct event *ev;
@@ -41,8 +55,10 @@ struct tg_curve_server {
 	char *key_file;
 	unsigned char (*allowed)[TG_CURVE_KEY_BYTES];
 	size_t nallowed;
-	unsigned long long admitted, refused;
+	unsigned long long admitted, refused, failed_handshakes;
 	struct refusal recent[REFUSAL_SLOTS];
+	struct monitor mon[MONITORS_MAX];
+	size_t nmon;
 };
 
 /*
@@ -121,17 +137,20 @@ allowed(const struct tg_curve_server *srv, const unsigned char *key)
 	return false;
 }
 
-/* Log a refusal of key (all zero when the client did not use CURVE), at most
- * once a minute per key. */
+/* Log a refusal of key (NULL when the client gave no CURVE key), at most once
+ * a minute per key. */
 static void
 log_refusal(struct tg_curve_server *srv, const unsigned char *key, const char *mechanism,
     const char *address)
 {
+	static const unsigned char no_key[TG_CURVE_KEY_BYTES];
 	struct refusal *slot = NULL, *oldest = &srv->recent[0];
 	int64_t now = tg_now_mono_ms();
 	char z85[TG_CURVE_Z85_LEN + 1], more[64] = "";
 	const char *from = address[0] ? address : "a local (ipc) peer";
 
+	if (key == NULL)
+		key = no_key; /* one slot for all of them */
 	for (size_t i = 0; i < REFUSAL_SLOTS; i++) {
 		struct refusal *r = &srv->recent[i];
 
@@ -157,9 +176,9 @@ log_refusal(struct tg_curve_server *srv, const unsigned char *key, const char *m
 		    slot->suppressed);
 	slot->suppressed = 0;
 	slot->logged_ms = now;
-	if (strcmp(mechanism, "CURVE") != 0) {
-		tg_warn("curve: refused a %s client from %s: CURVE required%s", mechanism, from,
-		    more);
+	if (key == no_key) {
+		tg_warn("curve: refused a %s client from %s: a CURVE client key is required%s",
+		    mechanism, from, more);
 		return;
 	}
 	tg_curvekeys_encode(key, z85);
@@ -193,11 +212,10 @@ reply(struct tg_curve_server *srv, zmq_msg_t *request_id, const char *code, cons
 static int
 handle_one(struct tg_curve_server *srv)
 {
-	static const unsigned char no_key[TG_CURVE_KEY_BYTES];
 	zmq_msg_t f[ZAP_MAX_FRAMES];
 	size_t n = 0;
 	char mechanism[16] = "?", address[64] = "";
-	const unsigned char *key = no_key;
+	const unsigned char *key = NULL;
 	bool more = true;
 
 	while (more) {
@@ -238,8 +256,8 @@ handle_one(struct tg_curve_server *srv)
 		}
 	}
 	log_refusal(srv, key, mechanism, address);
-	reply(srv, &f[1], "400",
-	    key == no_key ? "CURVE required" : "client key not allowed", "");
+	reply(srv, &f[1], "400", key ? "client key not allowed" : "CURVE client key required",
+	    "");
 	srv->refused++;
 out:
 	for (size_t i = 0; i < n; i++)
@@ -310,6 +328,7 @@ tg_curve_server_new(struct event_base *base, void *zctx, const char *key_file,
 	int zero = 0, fd;
 	size_t sz = sizeof(fd);
 
+	srv->base = base;
 	srv->zctx = zctx;
 	if (!zmq_has("curve")) {
 		snprintf(err, errlen, "curve: this libzmq was built without CURVE support");
@@ -358,8 +377,121 @@ fail:
 	return NULL;
 }
 
+/* Why a handshake failed, from a monitor event: 1 it did not decrypt (a wrong
+ * server key), 0 anything else (no CURVE, a hang-up, a protocol error). */
+static int
+failure_kind(unsigned event, uint32_t value)
+{
+	return event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+	    value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC;
+}
+
+static const char *const failure_text[] = {
+	"no CURVE handshake (a plaintext client?)",
+	"its handshake did not decrypt (a wrong server key?)",
+};
+
+/* Monitor events of one secured socket: [event u16, value u32][endpoint]. */
+static void
+on_monitor(evutil_socket_t fd, short what, void *arg)
+{
+	struct monitor *m = arg;
+	int events;
+	size_t sz;
+
+	for (;;) {
+		unsigned char head[6];
+		char endpoint[256], more_text[64] = "";
+		uint16_t event;
+		uint32_t value;
+		int n, kind, more = 0;
+		int64_t now;
+
+		sz = sizeof(events);
+		if (zmq_getsockopt(m->pair, ZMQ_EVENTS, &events, &sz) != 0 ||
+		    !(events & ZMQ_POLLIN))
+			return;
+		n = zmq_recv(m->pair, head, sizeof(head), ZMQ_DONTWAIT);
+		if (n < 0)
+			return;
+		sz = sizeof(more);
+		zmq_getsockopt(m->pair, ZMQ_RCVMORE, &more, &sz);
+		endpoint[0] = '\0';
+		if (more) {
+			int e = zmq_recv(m->pair, endpoint, sizeof(endpoint) - 1, 0);
+
+			if (e < 0)
+				e = 0;
+			if (e > (int)sizeof(endpoint) - 1)
+				e = (int)sizeof(endpoint) - 1; /* the rest was cut off */
+			endpoint[e] = '\0';
+		}
+		if (n != (int)sizeof(head))
+			continue;
+		memcpy(&event, head, sizeof(event));
+		memcpy(&value, head + 2, sizeof(value));
+		if (!(event & MONITOR_EVENTS))
+			continue;
+		m->srv->failed_handshakes++;
+		kind = failure_kind(event, value);
+		now = tg_now_mono_ms();
+		if (m->logged_ms[kind] && now - m->logged_ms[kind] < REFUSAL_QUIET_MS) {
+			m->suppressed[kind]++;
+			continue;
+		}
+		if (m->suppressed[kind])
+			snprintf(more_text, sizeof(more_text), " (and %lu more in the last minute)",
+			    m->suppressed[kind]);
+		tg_warn("curve: refused a client on %s: %s%s", endpoint, failure_text[kind],
+		    more_text);
+		m->logged_ms[kind] = now;
+		m->suppressed[kind] = 0;
+	}
+}
+
+/* Watch sock's failed handshakes, for the log. Failing to is not fatal. */
+static void
+monitor_start(struct tg_curve_server *srv, void *sock)
+{
+	struct monitor *m;
+	char ep[96];
+	int zero = 0, fd;
+	size_t sz = sizeof(fd);
+
+	if (srv->nmon == MONITORS_MAX)
+		return;
+	m = &srv->mon[srv->nmon];
+	snprintf(ep, sizeof(ep), "inproc://tigris-curve-monitor-%p-%zu", (void *)srv, srv->nmon);
+	if (zmq_socket_monitor(sock, ep, MONITOR_EVENTS) != 0)
+		goto fail;
+	m->srv = srv;
+	m->pair = zmq_socket(srv->zctx, ZMQ_PAIR);
+	if (m->pair == NULL)
+		goto fail;
+	zmq_setsockopt(m->pair, ZMQ_LINGER, &zero, sizeof(zero));
+	if (zmq_connect(m->pair, ep) != 0 || zmq_getsockopt(m->pair, ZMQ_FD, &fd, &sz) != 0)
+		goto fail;
+	m->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_monitor, m);
+	if (m->ev == NULL || event_add(m->ev, NULL) != 0)
+		goto fail;
+	srv->nmon++;
+	/* Read once now: until the pipe has been found empty, new events do not
+	 * signal ZMQ_FD. */
+	on_monitor(fd, EV_READ, m);
+	return;
+fail:
+	tg_warn("curve: cannot watch a socket's handshakes (%s); plaintext clients will not be "
+		"logged",
+	    zmq_strerror(zmq_errno()));
+	if (m->ev)
+		event_free(m->ev);
+	if (m->pair)
+		zmq_close(m->pair);
+	memset(m, 0, sizeof(*m));
+}
+
 int
-tg_curve_server_secure(const struct tg_curve_server *srv, void *sock, char *err, size_t errlen)
+tg_curve_server_secure(struct tg_curve_server *srv, void *sock, char *err, size_t errlen)
 {
 	int one = 1;
 
@@ -373,6 +505,7 @@ tg_curve_server_secure(const struct tg_curve_server *srv, void *sock, char *err,
 		    zmq_strerror(zmq_errno()));
 		return -1;
 	}
+	monitor_start(srv, sock);
 	return 0;
 }
 
@@ -403,10 +536,23 @@ tg_curve_server_key_file(const struct tg_curve_server *srv)
 
 void
 tg_curve_server_counts(const struct tg_curve_server *srv, unsigned long long *admitted,
-    unsigned long long *refused)
+    unsigned long long *refused, unsigned long long *failed_handshakes)
 {
 	*admitted = srv->admitted;
 	*refused = srv->refused;
+	if (failed_handshakes)
+		*failed_handshakes = srv->failed_handshakes;
+}
+
+bool
+tg_curve_clients_same(const struct tg_strlist *a, const struct tg_strlist *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	return true;
 }
 
 void
@@ -414,10 +560,18 @@ tg_curve_server_free(struct tg_curve_server *srv)
 {
 	if (srv == NULL)
 		return;
+	for (size_t i = 0; i < srv->nmon; i++) {
+		event_free(srv->mon[i].ev);
+		zmq_close(srv->mon[i].pair);
+	}
 	if (srv->ev)
 		event_free(srv->ev);
-	if (srv->zap)
+	if (srv->zap) {
+		/* Unbinding an inproc endpoint is immediate, closing is not: a new
+		 * handler may bind on this context at once. */
+		zmq_unbind(srv->zap, TG_CURVE_ZAP_ENDPOINT);
 		zmq_close(srv->zap);
+	}
 	if (srv->zctx)
 		registry_remove(srv);
 	free(srv->allowed);

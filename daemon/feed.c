@@ -35,6 +35,12 @@ refuse_entity_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
 void
 tg_feed_global_init(void)
 {
+	/* libxml2 and jansson turn some failed allocations into document errors
+	 * (an "invalid" namespace URI, a missing key); through these allocators
+	 * every failure is counted and fails the parse instead. Same memory as
+	 * malloc and free, so objects made before this call are still fine. */
+	xmlMemSetup(free, tg_try_malloc, tg_try_realloc, tg_try_strdup);
+	json_set_alloc_funcs(tg_try_malloc, free);
 	xmlInitParser();
 	xmlSetExternalEntityLoader(refuse_entity_loader);
 }
@@ -92,7 +98,7 @@ tg_feed_bozo(struct tg_feed_doc *doc, const char *reason)
 	/* A reason may quote the input (an encoding name): keep it valid UTF-8. */
 	tg_buf_init(&b, 512);
 	tg_utf8_sanitize(&b, reason, strlen(reason));
-	doc->bozo_reason = tg_buf_take(&b);
+	doc->bozo_reason = b.data; /* NULL only when memory ran out (counted) */
 }
 
 bool
@@ -121,12 +127,12 @@ tg_feed_date(const char *s, size_t n)
 
 	if (tg_date_to_rfc3339(s, n, buf) < 0)
 		return NULL;
-	return tg_strdup(buf);
+	return tg_try_strdup(buf);
 }
 
-/* Look id up in the table of kept ids; returns true when present. Otherwise
- * records it as item index idx. */
-static bool
+/* Look id up in the table of kept ids; returns 1 when present. Otherwise
+ * records it as item index idx and returns 0; -1 when memory ran out. */
+static int
 id_seen_or_add(struct tg_feed_ctx *c, const char *id, size_t idx)
 {
 	uint64_t h = tg_hash64(TG_HASH_INIT, id, strlen(id));
@@ -134,8 +140,10 @@ id_seen_or_add(struct tg_feed_ctx *c, const char *id, size_t idx)
 
 	if ((idx + 1) * 2 > c->idx_cap) {
 		size_t ncap = c->idx_cap ? c->idx_cap * 2 : 64;
-		uint32_t *nidx = tg_calloc(ncap, sizeof(*nidx));
+		uint32_t *nidx = tg_try_calloc(ncap, sizeof(*nidx));
 
+		if (nidx == NULL)
+			return -1;
 		/* Rehash what is there. */
 		for (size_t i = 0; i < c->idx_cap; i++) {
 			uint32_t v = c->idx[i];
@@ -156,11 +164,11 @@ id_seen_or_add(struct tg_feed_ctx *c, const char *id, size_t idx)
 		uint32_t v = c->idx[slot];
 
 		if (c->hashes[v - 1] == h && strcmp(c->doc->items[v - 1].id, id) == 0)
-			return true;
+			return 1;
 	}
 	c->hashes[idx] = h;
 	c->idx[slot] = (uint32_t)idx + 1;
-	return false;
+	return 0;
 }
 
 /* The fallback id: a hash of the title and the date (or the summary when both
@@ -187,7 +195,7 @@ hash_id(const struct tg_item *it)
 			h = tg_hash64(h, it->categories[i], strlen(it->categories[i]) + 1);
 	}
 	snprintf(out, sizeof(out), "sha:%016llx", (unsigned long long)h);
-	return tg_strdup(out);
+	return tg_try_strdup(out);
 }
 
 void
@@ -204,32 +212,50 @@ tg_feed_commit(struct tg_feed_ctx *c, struct tg_item *it)
 	}
 	if (n == c->items_cap) {
 		size_t ncap = c->items_cap ? c->items_cap * 2 : 16;
+		struct tg_item *items;
+		uint64_t *hashes;
+		bool *from_link;
 
 		if (ncap > c->lim->max_items)
 			ncap = c->lim->max_items;
-		doc->items = tg_realloc(doc->items, ncap * sizeof(*doc->items));
-		c->hashes = tg_realloc(c->hashes, ncap * sizeof(*c->hashes));
-		c->from_link = tg_realloc(c->from_link, ncap * sizeof(*c->from_link));
+		/* Out of memory: the item is dropped and the parse fails (counted). */
+		if ((items = tg_try_realloc(doc->items, ncap * sizeof(*doc->items))) == NULL)
+			goto drop;
+		doc->items = items;
+		if ((hashes = tg_try_realloc(c->hashes, ncap * sizeof(*c->hashes))) == NULL)
+			goto drop;
+		c->hashes = hashes;
+		if ((from_link = tg_try_realloc(c->from_link, ncap * sizeof(*c->from_link))) == NULL)
+			goto drop;
+		c->from_link = from_link;
 		c->items_cap = ncap;
 	}
+	free(it->feed);
+	if ((it->feed = tg_try_strdup(c->feed_id)) == NULL && c->feed_id != NULL)
+		goto drop;
 	c->from_link[n] = false;
 	if (it->id == NULL && it->link) {
 		/* Whether a link can serve as id is known once the feed is read. */
-		it->id = tg_strdup(it->link);
+		if ((it->id = tg_try_strdup(it->link)) == NULL)
+			goto drop;
 		c->from_link[n] = true;
 	} else {
-		if (it->id == NULL)
-			it->id = hash_id(it);
-		if (id_seen_or_add(c, it->id, n)) {
-			c->dropped_dups++;
-			tg_item_clear(it);
-			return;
+		int seen;
+
+		if (it->id == NULL && (it->id = hash_id(it)) == NULL)
+			goto drop;
+		if ((seen = id_seen_or_add(c, it->id, n)) != 0) {
+			if (seen > 0)
+				c->dropped_dups++;
+			goto drop;
 		}
 	}
-	tg_str_set(&it->feed, c->feed_id);
 	doc->items[n] = *it;
 	doc->nitems = n + 1;
 	memset(it, 0, sizeof(*it));
+	return;
+drop:
+	tg_item_clear(it);
 }
 
 /* Find id among the items indexed by the table tab (cap slots, values index + 1);
@@ -264,8 +290,14 @@ tg_feed_settle_ids(struct tg_feed_ctx *c)
 		return; /* explicit and hash ids were checked as they came */
 	while (cap < n * 2)
 		cap *= 2;
-	tab = tg_calloc(cap, sizeof(*tab));
-	shared = tg_calloc(n, sizeof(*shared));
+	tab = tg_try_calloc(cap, sizeof(*tab));
+	shared = tg_try_calloc(n, sizeof(*shared));
+	if (tab == NULL || shared == NULL) {
+		/* Counted: the parse fails with "out of memory". */
+		free(tab);
+		free(shared);
+		return;
+	}
 	/* A link several items share (a feed linking every item to its home page)
 	 * tells them apart by nothing: those items get the hash id. */
 	for (size_t i = 0; i < n; i++) {
@@ -276,8 +308,12 @@ tg_feed_settle_ids(struct tg_feed_ctx *c)
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (shared[i]) {
+			char *h = hash_id(&doc->items[i]);
+
+			if (h == NULL)
+				goto out; /* counted: the parse fails */
 			free(doc->items[i].id);
-			doc->items[i].id = hash_id(&doc->items[i]);
+			doc->items[i].id = h;
 		}
 	}
 	/* Then one item per id: the first. */
@@ -292,6 +328,7 @@ tg_feed_settle_ids(struct tg_feed_ctx *c)
 		kept++;
 	}
 	doc->nitems = kept;
+out:
 	free(shared);
 	free(tab);
 }
@@ -415,9 +452,14 @@ remove_dots(const char *in, size_t n, char *out)
 static int
 append_path(struct tg_buf *b, const char *p, size_t n)
 {
-	char *tmp = tg_malloc(n + 1);
-	size_t m = remove_dots(p, n, tmp);
-	int r = tg_buf_append(b, tmp, m);
+	char *tmp = tg_try_malloc(n + 1);
+	size_t m;
+	int r;
+
+	if (tmp == NULL)
+		return -1;
+	m = remove_dots(p, n, tmp);
+	r = tg_buf_append(b, tmp, m);
 
 	free(tmp);
 	return r;
@@ -735,7 +777,7 @@ repair(const char *s, size_t n, struct tg_buf *out)
  * becomes U+FFFD (and *lossy is set). Returns -1 when iconv does not know the
  * encoding. */
 static int
-convert(const char *from, const char *s, size_t n, struct tg_buf *out, bool *lossy)
+convert(const char *from, const char *s, size_t n, struct tg_buf *out, bool *lossy, bool *oom)
 {
 	iconv_t cd = iconv_open("UTF-8", from);
 	char chunk[8192];
@@ -743,8 +785,11 @@ convert(const char *from, const char *s, size_t n, struct tg_buf *out, bool *los
 	size_t inleft = n;
 	size_t unit = 1;
 
-	if (cd == (iconv_t)-1)
+	if (cd == (iconv_t)-1) {
+		if (errno == ENOMEM)
+			*oom = true;
 		return -1;
+	}
 	if (strncasecmp(from, "utf-16", 6) == 0 || strncasecmp(from, "ucs-2", 5) == 0)
 		unit = 2;
 	else if (strncasecmp(from, "utf-32", 6) == 0 || strncasecmp(from, "ucs-4", 5) == 0)
@@ -821,7 +866,7 @@ to_utf8(struct tg_feed_ctx *c, const char *data, size_t len, const char *content
 	if (from != NULL)
 		from = web_encoding(from);
 	if (from != NULL && !is_utf8_name(from) &&
-	    convert(from, data, len, conv, &lossy) == 0) {
+	    convert(from, data, len, conv, &lossy, &c->oom) == 0) {
 		if (lossy) {
 			snprintf(msg, sizeof(msg), "bytes not valid in %s were replaced", from);
 			tg_feed_bozo(c->doc, msg);
@@ -837,7 +882,7 @@ to_utf8(struct tg_feed_ctx *c, const char *data, size_t len, const char *content
 		/* Not UTF-8 at all: read it the way browsers read unlabelled bytes. */
 		if (from != NULL)
 			tg_feed_bozo(c->doc, "declared UTF-8 but is not; read as windows-1252");
-		if (convert("WINDOWS-1252", data, len, conv, &lossy) == 0) {
+		if (convert("WINDOWS-1252", data, len, conv, &lossy, &c->oom) == 0) {
 			data = conv->data ? conv->data : "";
 			len = conv->len;
 			bad = needs_repair(data, len);
@@ -868,6 +913,7 @@ tg_feed_parse(const char *data, size_t len, const char *base_url, const char *co
 	struct tg_buf conv;
 	const char *text;
 	size_t textlen, i = 0;
+	unsigned long failures = tg_alloc_failures();
 	int r = -1;
 
 	memset(doc, 0, sizeof(*doc));
@@ -904,6 +950,12 @@ tg_feed_parse(const char *data, size_t len, const char *base_url, const char *co
 	if (r == 0)
 		tg_feed_settle_ids(&c);
 out:
+	/* Any allocation that failed on the way makes the whole parse fail: a
+	 * document with a field silently missing would be wrong, not degraded. */
+	if (c.oom || tg_alloc_failures() != failures) {
+		snprintf(err, errlen, "out of memory while parsing the feed");
+		r = -1;
+	}
 	tg_buf_free(&conv);
 	free(c.idx);
 	free(c.hashes);

@@ -28,6 +28,7 @@ struct tg_feed_ctx {
 	size_t idx_cap;       /* power of two */
 	bool *from_link;      /* per kept item: its id is a copy of its link */
 	size_t dropped_dups;
+	bool oom;             /* a library ran out of memory: the parse fails */
 };
 
 /* Set bozo with this reason unless it is already set (the first reason wins). */

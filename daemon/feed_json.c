@@ -80,7 +80,7 @@ parse_item(struct tg_feed_ctx *c, const json_t *o, const char *base)
 		    TG_ITEM_MAX_ID);
 	else if (json_is_integer(v)) {
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		it.id = tg_strdup(num);
+		it.id = tg_try_strdup(num); /* NULL: counted, the parse fails */
 	}
 	it.title = jtext(o, "title", TG_TEXT_PLAIN, TG_ITEM_MAX_TITLE);
 	it.link = jlink(o, "url", base);
@@ -131,6 +131,8 @@ tg_feed_json_parse(struct tg_feed_ctx *c, const char *s, size_t n, char *err, si
 
 	root = json_loadb(s, n, 0, &jerr);
 	if (root == NULL) {
+		if (json_error_code(&jerr) == json_error_out_of_memory)
+			c->oom = true;
 		snprintf(err, errlen, "not a feed: invalid JSON at line %d: %s", jerr.line, jerr.text);
 		return -1;
 	}

@@ -208,9 +208,11 @@ attr(const xmlChar **attrs, int nattr, const char *name, const char *uri, size_t
 static char *
 attr_dup(const char *v, size_t len)
 {
-	char *out = tg_malloc(len + 1);
+	char *out = tg_try_malloc(len + 1);
 	size_t o = 0;
 
+	if (out == NULL)
+		return NULL;
 	for (size_t i = 0; i < len; i++) {
 		if (v[i] == '&' && len - i >= 5 && memcmp(v + i, "&#38;", 5) == 0) {
 			out[o++] = '&';
@@ -513,7 +515,8 @@ atom_link(struct xs *st, const xmlChar **attrs, int nattr, bool item)
 		p = 1;
 	if (p <= *prio)
 		return;
-	href = attr_dup(href, hlen);
+	if ((href = attr_dup(href, hlen)) == NULL)
+		return;
 	v = tg_feed_link(current_base(st), href, strlen(href));
 	free((char *)href);
 	if (v == NULL)
@@ -534,7 +537,8 @@ atom_category(struct xs *st, const xmlChar **attrs, int nattr)
 		term = attr(attrs, nattr, "label", NULL, &len);
 	if (term == NULL)
 		return;
-	term = attr_dup(term, len);
+	if ((term = attr_dup(term, len)) == NULL)
+		return;
 	v = tg_feed_text(term, strlen(term), TG_TEXT_PLAIN, TG_ITEM_MAX_TITLE);
 	free((char *)term);
 	if (v)
@@ -552,7 +556,8 @@ itunes_category(struct xs *st, const xmlChar **attrs, int nattr)
 
 	if (t == NULL)
 		return;
-	d = attr_dup(t, len);
+	if ((d = attr_dup(t, len)) == NULL)
+		return;
 	v = tg_feed_text(d, strlen(d), TG_TEXT_ENTITIES, TG_ITEM_MAX_TITLE);
 	free(d);
 	if (v)
@@ -861,7 +866,8 @@ push_base(struct xs *st, const xmlChar **attrs, int nattr)
 
 	if (b == NULL || st->nbases >= MAX_BASES)
 		return;
-	b = attr_dup(b, len);
+	if ((b = attr_dup(b, len)) == NULL)
+		return;
 	url = tg_feed_link(current_base(st), b, strlen(b));
 	free((char *)b);
 	if (url == NULL)
@@ -1021,9 +1027,12 @@ static xmlEntityPtr
 new_entity(const char *name, const char *content, size_t clen)
 {
 	size_t nlen = strlen(name);
-	xmlEntityPtr e = tg_calloc(1, sizeof(*e) + nlen + 1 + clen + 1);
-	char *p = (char *)(e + 1);
+	xmlEntityPtr e = tg_try_calloc(1, sizeof(*e) + nlen + 1 + clen + 1);
+	char *p;
 
+	if (e == NULL)
+		return NULL;
+	p = (char *)(e + 1);
 	memcpy(p, name, nlen + 1);
 	memcpy(p + nlen + 1, content, clen);
 	p[nlen + 1 + clen] = '\0';
@@ -1054,7 +1063,9 @@ on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *pub, con
 	clen = strlen((const char *)content);
 	if (clen > MAX_ENTITY_TEXT)
 		clen = tg_utf8_cut((const char *)content, clen, MAX_ENTITY_TEXT);
-	st->ents[st->nents++] = new_entity((const char *)name, (const char *)content, clen);
+	if ((st->ents[st->nents] = new_entity((const char *)name, (const char *)content,
+	    clen)) != NULL)
+		st->nents++;
 }
 
 /* An entity the document uses: declared ones as declared, HTML names as their
@@ -1085,7 +1096,8 @@ on_get_entity(void *ctx, const xmlChar *xname)
 		    xmlSAX2GetLineNumber(st->ctxt));
 		tg_feed_bozo(st->c->doc, msg);
 	}
-	st->ents[st->nents] = new_entity(name, buf, n);
+	if ((st->ents[st->nents] = new_entity(name, buf, n)) == NULL)
+		return NULL; /* out of memory, counted: the parse fails */
 	return st->ents[st->nents++];
 }
 
@@ -1096,6 +1108,8 @@ on_error(void *ctx, xmlErrorPtr e)
 	char msg[300];
 	size_t n;
 
+	if (e != NULL && e->code == XML_ERR_NO_MEMORY)
+		st->c->oom = true;
 	if (e == NULL || e->level < XML_ERR_ERROR)
 		return;
 	/* Parameter entities from external DTDs we refuse to load are not the
@@ -1190,8 +1204,13 @@ cut_cdata(struct fixer *f, size_t start, size_t body, size_t len, size_t end)
 	char pi[64];
 
 	if (f->nspans == f->spans_cap) {
-		f->spans_cap = f->spans_cap ? f->spans_cap * 2 : 64;
-		f->spans = tg_realloc(f->spans, f->spans_cap * sizeof(*f->spans));
+		size_t ncap = f->spans_cap ? f->spans_cap * 2 : 64;
+		struct span *ns = tg_try_realloc(f->spans, ncap * sizeof(*f->spans));
+
+		if (ns == NULL)
+			return; /* counted: the parse fails with "out of memory" */
+		f->spans = ns;
+		f->spans_cap = ncap;
 	}
 	f->spans[f->nspans].off = body;
 	f->spans[f->nspans].len = len;
@@ -1454,6 +1473,8 @@ tg_feed_xml_parse(struct tg_feed_ctx *c, const char *s, size_t n, char *err, siz
 	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_RECOVER | XML_PARSE_NOERROR |
 	    XML_PARSE_NOWARNING | XML_PARSE_IGNORE_ENC);
 	xmlParseDocument(ctxt);
+	if (ctxt->errNo == XML_ERR_NO_MEMORY)
+		c->oom = true;
 	if (!st.root_seen) {
 		snprintf(err, errlen, "not a feed: %s", doc->bozo_reason ? doc->bozo_reason :
 		    "no root element");
@@ -1482,6 +1503,9 @@ out:
 		ctxt->myDoc = NULL;
 		xmlFreeParserCtxt(ctxt);
 	}
+	/* libxml2 keeps a copy of the last error (with bits of the document) per
+	 * thread: drop it, the feed's errors are reported through doc. */
+	xmlResetLastError();
 	xs_free(&st);
 	tg_buf_free(&fixed);
 	free(fx.spans);

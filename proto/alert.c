@@ -131,6 +131,7 @@ tg_alert_decode(const char *json, size_t len, struct tg_alert *out, char *err, s
 	json_t *o = NULL, *v, *type, *epoch, *seq, *id, *pub, *rel, *tax;
 	json_error_t jerr;
 	struct tg_result *r = &out->result;
+	unsigned long failures = tg_alloc_failures();
 	int rc = -1;
 
 	tg_alert_init(out);
@@ -139,6 +140,12 @@ tg_alert_decode(const char *json, size_t len, struct tg_alert *out, char *err, s
 		goto out;
 	}
 	o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* jansson drops a byte of a string when growing its buffer fails: with the
+	 * counting allocators of tg_feed_global_init that is seen here. */
+	if (tg_alloc_failures() != failures) {
+		snprintf(err, errlen, "alert: out of memory");
+		goto out;
+	}
 	if (o == NULL) {
 		snprintf(err, errlen, "alert: bad JSON at line %d column %d: %s", jerr.line,
 		    jerr.column, jerr.text);

@@ -82,13 +82,23 @@ tg_item_copy(struct tg_item *dst, const struct tg_item *src)
 	dst->fetched_ms = src->fetched_ms;
 }
 
-static void
+/* Append a copy of s; -1 when memory ran out (s is then not added). */
+static int
 list_add(char ***v, size_t *n, const char *s)
 {
+	char **nv, *copy;
+
 	if (s == NULL || *n >= TG_ITEM_MAX_LIST)
-		return;
-	*v = tg_realloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = tg_strdup(s);
+		return 0;
+	if ((copy = tg_try_strdup(s)) == NULL)
+		return -1;
+	if ((nv = tg_try_realloc(*v, (*n + 1) * sizeof(**v))) == NULL) {
+		free(copy);
+		return -1;
+	}
+	*v = nv;
+	(*v)[(*n)++] = copy;
+	return 0;
 }
 
 void
@@ -264,19 +274,30 @@ tg_item_decode(const struct tg_wire_msg *m, size_t first, uint64_t *delivery,
 		tg_item_clear(out);
 		return -1;
 	}
-	out->id = tg_strndup(v.id, v.id_len);
-	out->feed = v.feed ? tg_strndup(v.feed, v.feed_len) : NULL;
-	out->title = v.title ? tg_strndup(v.title, v.title_len) : NULL;
-	out->summary = v.summary ? tg_strndup(v.summary, v.summary_len) : NULL;
+	if ((out->id = tg_try_strndup(v.id, v.id_len)) == NULL ||
+	    (v.feed && (out->feed = tg_try_strndup(v.feed, v.feed_len)) == NULL) ||
+	    (v.title && (out->title = tg_try_strndup(v.title, v.title_len)) == NULL) ||
+	    (v.summary && (out->summary = tg_try_strndup(v.summary, v.summary_len)) == NULL))
+		goto oom;
 	for (off = 0; off < v.categories_len; off += n + 1) {
+		char **nc;
+
 		p = v.categories + off;
 		nl = memchr(p, '\n', v.categories_len - off);
 		n = nl ? (size_t)(nl - p) : v.categories_len - off;
-		out->categories = tg_realloc(out->categories,
-		    (out->ncategories + 1) * sizeof(*out->categories));
-		out->categories[out->ncategories++] = tg_strndup(p, n);
+		nc = tg_try_realloc(out->categories, (out->ncategories + 1) * sizeof(*nc));
+		if (nc == NULL)
+			goto oom;
+		out->categories = nc;
+		if ((nc[out->ncategories] = tg_try_strndup(p, n)) == NULL)
+			goto oom;
+		out->ncategories++;
 	}
 	return 0;
+oom:
+	snprintf(err, errlen, "item: out of memory");
+	tg_item_clear(out);
+	return -1;
 }
 
 static void
@@ -340,7 +361,10 @@ get_str(const json_t *obj, const char *key, size_t max, bool required, char **ds
 		    len > max ? "too long" : len == 0 ? "empty" : "holding a NUL");
 		return -1;
 	}
-	*dst = tg_strndup(json_string_value(v), len);
+	if ((*dst = tg_try_strndup(json_string_value(v), len)) == NULL) {
+		snprintf(err, errlen, "item: out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -365,7 +389,10 @@ get_list(const json_t *obj, const char *key, char ***v, size_t *n, char *err, si
 			    key, i, TG_ITEM_MAX_NAME);
 			return -1;
 		}
-		list_add(v, n, json_string_value(s));
+		if (list_add(v, n, json_string_value(s)) < 0) {
+			snprintf(err, errlen, "item: out of memory");
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -48,7 +48,8 @@ void tg_item_clear(struct tg_item *it);
 /* Deep copy of src into dst (dst is overwritten, not freed first). */
 void tg_item_copy(struct tg_item *dst, const struct tg_item *src);
 
-/* Append a copy of s to the authors or categories list (ignored past TG_ITEM_MAX_LIST). */
+/* Append a copy of s to the authors or categories list (ignored past TG_ITEM_MAX_LIST,
+ * and when memory runs out: counted in tg_alloc_failures, which the feed parser checks). */
 void tg_item_add_author(struct tg_item *it, const char *s);
 void tg_item_add_category(struct tg_item *it, const char *s);
 

@@ -1,8 +1,9 @@
 /*
- * The classifier: every alias of a taxonomy compiled into one Hyperscan block
- * database, one scan per normalised field, then vetoes, rules and per-field
- * weighted scoring over the matches. All memory is allocated at load (and grown
- * only by an item longer than any before), so classifying allocates nothing.
+ * The classifier: every distinct alias of a taxonomy compiled once into one
+ * Hyperscan block database, one scan per normalised field, then vetoes, rules
+ * and per-field weighted scoring over the matches. All memory is allocated at
+ * load (and grown only by an item longer than any before), so classifying
+ * allocates nothing; vetoes and rules whose context is absent cost nothing.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -18,7 +19,6 @@
 
 #define CLS_MAX_MATCHES 4096      /* matches kept per item; later ones are ignored */
 #define CLS_FIELD_LIMIT (256u << 10) /* bytes of one field looked at */
-#define CLS_SLACK 4096u          /* longer than any match: ends past window+this are too far */
 
 struct match {
 	uint32_t start, end; /* in the field's normalised text */
@@ -45,23 +45,35 @@ struct cand {
 	const char *rule;
 };
 
+/* One Hyperscan expression: the same alias written under several terms (or
+ * twice) is scanned once and reported to each of its terms. */
+struct expr {
+	uint32_t width;      /* fixed width, or 0 when SOM is reported */
+	uint8_t flags;       /* TG_TAX_* flags */
+	int32_t nterms;
+	int32_t term0;       /* its first term's index in terms[] */
+};
+
 struct tg_classifier {
 	struct tg_taxonomy *tax;
 	hs_database_t *db;
 	hs_scratch_t *scratch;
 	uint32_t *width;     /* per pattern: fixed width, or 0 when SOM is reported */
-	uint8_t *pflags;     /* per pattern: TG_TAX_* flags */
-	int32_t *pterm;      /* per pattern: its term */
+	int nexprs;
+	struct expr *exprs;
+	int32_t *eterms;     /* the terms of each expression, expression by expression */
 	int nscorers;
 	struct scorer *scorers;
 	struct tg_norm norm[TG_FIELD_COUNT];
 	/* per item */
 	struct match *m;
 	int nm;
+	uint32_t longest;    /* the longest match of the item, in bytes */
 	int field;
 	uint32_t gen;
-	uint32_t *stamp;     /* per term: gen when head/tail are valid */
+	uint32_t *stamp;     /* per term: gen when head/tail/live are valid */
 	int32_t *head, *tail;
+	int32_t *live;       /* per term: matches not vetoed */
 	float *score;        /* per tag */
 	int *ncand;          /* per tag */
 	struct cand *cand;   /* per tag, TG_TAG_MAX_EVIDENCE each */
@@ -90,13 +102,14 @@ tg_classifier_free(struct tg_classifier *c)
 	for (int f = 0; f < TG_FIELD_COUNT; f++)
 		tg_norm_free(&c->norm[f]);
 	free(c->width);
-	free(c->pflags);
-	free(c->pterm);
+	free(c->exprs);
+	free(c->eterms);
 	free(c->scorers);
 	free(c->m);
 	free(c->stamp);
 	free(c->head);
 	free(c->tail);
+	free(c->live);
 	free(c->score);
 	free(c->ncand);
 	free(c->cand);
@@ -154,34 +167,98 @@ check_patterns(struct tg_classifier *c, char *err, size_t errlen)
 	return bad;
 }
 
+struct pat_key {
+	const char *regex;
+	unsigned flags;
+	int index;
+};
+
+static int
+pat_key_cmp(const void *a, const void *b)
+{
+	const struct pat_key *x = a, *y = b;
+	int d = strcmp(x->regex, y->regex);
+
+	if (d != 0)
+		return d;
+	if (x->flags != y->flags)
+		return x->flags < y->flags ? -1 : 1;
+	return x->index - y->index;
+}
+
+/* Group identical patterns (same regex and flags, whatever their terms) into
+ * expressions; *first gets each expression's first pattern. */
+static void
+group_patterns(struct tg_classifier *c, int *first)
+{
+	struct tg_taxonomy *t = c->tax;
+	struct pat_key *k = tg_calloc((size_t)t->npatterns, sizeof(*k));
+	int ne = 0, nt = 0;
+
+	for (int i = 0; i < t->npatterns; i++) {
+		k[i].regex = t->patterns[i].regex;
+		k[i].flags = t->patterns[i].flags;
+		k[i].index = i;
+	}
+	qsort(k, (size_t)t->npatterns, sizeof(*k), pat_key_cmp);
+	c->exprs = tg_calloc((size_t)t->npatterns, sizeof(*c->exprs));
+	c->eterms = tg_calloc((size_t)t->npatterns, sizeof(*c->eterms));
+	for (int i = 0; i < t->npatterns; i++) {
+		const struct tg_tax_pattern *p = &t->patterns[k[i].index];
+		struct expr *e;
+		int dup = 0;
+
+		if (i == 0 || k[i - 1].flags != k[i].flags || strcmp(k[i - 1].regex, k[i].regex) != 0) {
+			e = &c->exprs[ne];
+			first[ne++] = k[i].index;
+			e->width = c->width[k[i].index];
+			e->flags = (uint8_t)p->flags;
+			e->term0 = nt;
+		}
+		e = &c->exprs[ne - 1];
+		for (int j = 0; j < e->nterms && !dup; j++)
+			dup = c->eterms[e->term0 + j] == p->term;
+		if (!dup) {
+			c->eterms[nt++] = p->term;
+			e->nterms++;
+		}
+	}
+	c->nexprs = ne;
+	free(k);
+}
+
 static int
 compile_db(struct tg_classifier *c, char *err, size_t errlen)
 {
 	struct tg_taxonomy *t = c->tax;
 	const char **expr = NULL;
 	unsigned *flags = NULL, *ids = NULL;
+	int *first = NULL;
 	hs_compile_error_t *cerr = NULL;
 	int rc = -1;
 
 	if (t->npatterns == 0)
 		return 0;
-	expr = tg_calloc((size_t)t->npatterns, sizeof(*expr));
-	flags = tg_calloc((size_t)t->npatterns, sizeof(*flags));
-	ids = tg_calloc((size_t)t->npatterns, sizeof(*ids));
-	for (int i = 0; i < t->npatterns; i++) {
-		expr[i] = t->patterns[i].regex;
-		flags[i] = (t->patterns[i].flags & TG_TAX_CASELESS ? HS_FLAG_CASELESS : 0) |
-		    (c->width[i] ? 0 : HS_FLAG_SOM_LEFTMOST);
+	first = tg_calloc((size_t)t->npatterns, sizeof(*first));
+	group_patterns(c, first);
+	expr = tg_calloc((size_t)c->nexprs, sizeof(*expr));
+	flags = tg_calloc((size_t)c->nexprs, sizeof(*flags));
+	ids = tg_calloc((size_t)c->nexprs, sizeof(*ids));
+	for (int i = 0; i < c->nexprs; i++) {
+		expr[i] = t->patterns[first[i]].regex;
+		flags[i] = (c->exprs[i].flags & TG_TAX_CASELESS ? HS_FLAG_CASELESS : 0) |
+		    (c->exprs[i].width ? 0 : HS_FLAG_SOM_LEFTMOST);
 		ids[i] = (unsigned)i;
 	}
-	if (hs_compile_multi(expr, flags, ids, (unsigned)t->npatterns, HS_MODE_BLOCK, NULL,
+	if (hs_compile_multi(expr, flags, ids, (unsigned)c->nexprs, HS_MODE_BLOCK, NULL,
 	    &c->db, &cerr) != HS_SUCCESS) {
 		char why[512];
 
-		if (cerr && cerr->expression >= 0 && cerr->expression < t->npatterns) {
-			snprintf(why, sizeof(why), "pattern /%s/: %s", t->patterns[cerr->expression].regex,
-			    cerr->message);
-			err_append(err, errlen, 0, t->file, t->patterns[cerr->expression].line, why);
+		if (cerr && cerr->expression >= 0 && cerr->expression < c->nexprs) {
+			const struct tg_tax_pattern *p = &t->patterns[first[cerr->expression]];
+
+			snprintf(why, sizeof(why), "pattern /%s/: %s", p->regex, cerr->message);
+			err_append(err, errlen, 0, t->file, p->line, why);
 		} else
 			snprintf(err, errlen, "%s: compiling patterns: %s", t->file,
 			    cerr ? cerr->message : "unknown error");
@@ -198,6 +275,7 @@ out:
 	free(expr);
 	free(flags);
 	free(ids);
+	free(first);
 	return rc;
 }
 
@@ -249,12 +327,6 @@ tg_classifier_load(const char *path, char *err, size_t errlen)
 	c = tg_calloc(1, sizeof(*c));
 	c->tax = t;
 	c->width = tg_calloc((size_t)t->npatterns, sizeof(*c->width));
-	c->pflags = tg_calloc((size_t)t->npatterns, sizeof(*c->pflags));
-	c->pterm = tg_calloc((size_t)t->npatterns, sizeof(*c->pterm));
-	for (int i = 0; i < t->npatterns; i++) {
-		c->pflags[i] = (uint8_t)t->patterns[i].flags;
-		c->pterm[i] = t->patterns[i].term;
-	}
 	if (check_patterns(c, err, errlen) > 0 || compile_db(c, err, errlen) == -1) {
 		tg_classifier_free(c);
 		return NULL;
@@ -267,6 +339,7 @@ tg_classifier_load(const char *path, char *err, size_t errlen)
 	c->stamp = tg_calloc(nt, sizeof(*c->stamp));
 	c->head = tg_calloc(nt, sizeof(*c->head));
 	c->tail = tg_calloc(nt, sizeof(*c->tail));
+	c->live = tg_calloc(nt, sizeof(*c->live));
 	c->score = tg_calloc((size_t)t->ntags, sizeof(*c->score));
 	c->ncand = tg_calloc((size_t)t->ntags, sizeof(*c->ncand));
 	c->cand = tg_calloc((size_t)t->ntags * TG_TAG_MAX_EVIDENCE, sizeof(*c->cand));
@@ -280,27 +353,12 @@ word_byte(char ch)
 	    ch == '_';
 }
 
-/* Hyperscan match callback: literal patterns have a fixed width (no SOM needed)
- * and their word boundaries are checked here, which keeps the database literal. */
-static int
-on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
-    void *ctx)
+/* Record a match of term on [start,end) in the current field. */
+static inline void
+add_match(struct tg_classifier *c, int term, uint32_t start, uint32_t end)
 {
-	struct tg_classifier *c = ctx;
-	const struct tg_norm *nm = &c->norm[c->field];
-	int term = c->pterm[id];
-	unsigned pf = c->pflags[id];
-	uint32_t end = (uint32_t)to;
-	uint32_t start = c->width[id] ? end - c->width[id] : (uint32_t)from;
 	struct match *m;
 
-	if ((pf & TG_TAX_WORD_START) && start > 0 && word_byte(nm->text[start - 1]))
-		return 0;
-	if (pf & TG_TAX_PREFIX) {
-		while (end < nm->len && word_byte(nm->text[end]))
-			end++;
-	} else if ((pf & TG_TAX_WORD_END) && end < nm->len && word_byte(nm->text[end]))
-		return 0;
 	if (c->stamp[term] == c->gen) {
 		m = &c->m[c->tail[term]];
 		if (m->field == c->field && start < m->end && end > m->start) {
@@ -309,26 +367,57 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 				m->start = start;
 			if (end > m->end)
 				m->end = end;
-			return 0;
+			if (m->end - m->start > c->longest)
+				c->longest = m->end - m->start;
+			return;
 		}
 	}
 	if (c->nm >= CLS_MAX_MATCHES)
-		return 0;
+		return;
 	m = &c->m[c->nm];
+	if (end - start > c->longest)
+		c->longest = end - start;
 	m->start = start;
 	m->end = end;
 	m->term = term;
 	m->next = -1;
 	m->field = (uint8_t)c->field;
 	m->dead = 0;
-	if (c->stamp[term] == c->gen)
+	if (c->stamp[term] == c->gen) {
 		c->m[c->tail[term]].next = c->nm;
-	else {
+		c->live[term]++;
+	} else {
 		c->stamp[term] = c->gen;
 		c->head[term] = c->nm;
+		c->live[term] = 1;
 	}
 	c->tail[term] = c->nm;
 	c->nm++;
+}
+
+/* Hyperscan match callback: literal patterns have a fixed width (no SOM needed)
+ * and their word boundaries are checked here, which keeps the database literal.
+ * An expression shared by several terms is a match of each. */
+static int
+on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+    void *ctx)
+{
+	struct tg_classifier *c = ctx;
+	const struct tg_norm *nm = &c->norm[c->field];
+	const struct expr *e = &c->exprs[id];
+	unsigned pf = e->flags;
+	uint32_t end = (uint32_t)to;
+	uint32_t start = e->width ? end - e->width : (uint32_t)from;
+
+	if ((pf & TG_TAX_WORD_START) && start > 0 && word_byte(nm->text[start - 1]))
+		return 0;
+	if (pf & TG_TAX_PREFIX) {
+		while (end < nm->len && word_byte(nm->text[end]))
+			end++;
+	} else if ((pf & TG_TAX_WORD_END) && end < nm->len && word_byte(nm->text[end]))
+		return 0;
+	for (int k = 0; k < e->nterms; k++)
+		add_match(c, c->eterms[e->term0 + k], start, end);
 	return 0;
 }
 
@@ -347,6 +436,22 @@ gap(const struct match *a, const struct match *b)
 	return hi > lo ? hi - lo : 0;
 }
 
+static inline int32_t
+live(const struct tg_classifier *c, int term)
+{
+	return c->stamp[term] == c->gen ? c->live[term] : 0;
+}
+
+/* Has any term of set a match that is not vetoed? */
+static int
+set_live(const struct tg_classifier *c, const struct tg_tax_set *set)
+{
+	for (int k = 0; k < set->n; k++)
+		if (live(c, set->term[k]) > 0)
+			return 1;
+	return 0;
+}
+
 /* Does cond hold for match mi? With distinct (a rule's NEAR), a context match
  * on the same words as the anchor does not count: it must be other words. */
 static int
@@ -356,21 +461,30 @@ cond_holds(const struct tg_classifier *c, int32_t mi, const struct tg_tax_cond *
 	const struct match *m = &c->m[mi];
 	int found = 0;
 
+	if (cond->kind == TG_COND_AND || cond->kind == TG_COND_NOT) {
+		/* Anywhere in the item: a live match other than mi itself. */
+		for (int k = 0; k < cond->set.n && !found; k++) {
+			int32_t n = live(c, cond->set.term[k]);
+
+			if (cond->set.term[k] == m->term && !m->dead)
+				n--;
+			found = n > 0;
+		}
+		return cond->kind == TG_COND_AND ? found : !found;
+	}
 	for (int k = 0; k < cond->set.n && !found; k++) {
 		for (int32_t j = first(c, cond->set.term[k]); j >= 0; j = c->m[j].next) {
 			const struct match *o = &c->m[j];
 
-			if (o->dead || j == mi)
-				continue;
-			if (cond->kind == TG_COND_AND || cond->kind == TG_COND_NOT) {
-				found = 1;
-				break;
-			}
-			/* A term's matches come in scan order: by field, then by end. */
+			/* A term's matches come in scan order: by field, then by end; one
+			 * that ends further than window plus the longest match also
+			 * starts too far, and so do all after it. */
 			if (o->field < m->field)
 				continue;
-			if (o->field > m->field || o->end > m->end + cond->window + CLS_SLACK)
+			if (o->field > m->field || o->end > m->end + cond->window + c->longest)
 				break;
+			if (o->dead || j == mi)
+				continue;
 			if (distinct && o->start < m->end && o->end > m->start)
 				continue;
 			if (cond->kind == TG_COND_IN)
@@ -381,11 +495,19 @@ cond_holds(const struct tg_classifier *c, int32_t mi, const struct tg_tax_cond *
 				break;
 		}
 	}
-	if (cond->kind == TG_COND_NOT || cond->kind == TG_COND_NOTNEAR)
+	if (cond->kind == TG_COND_NOTNEAR)
 		return !found;
 	return found;
 }
 
+static inline void
+kill_match(struct tg_classifier *c, int32_t i)
+{
+	c->m[i].dead = 1;
+	c->live[c->m[i].term]--;
+}
+
+/* Vetoes in order; one whose context has no live match drops nothing. */
 static void
 apply_vetoes(struct tg_classifier *c)
 {
@@ -394,16 +516,18 @@ apply_vetoes(struct tg_classifier *c)
 	for (int v = 0; v < t->nvetoes; v++) {
 		const struct tg_tax_veto *veto = &t->vetoes[v];
 
+		if (!set_live(c, &veto->cond.set))
+			continue;
 		if (veto->all_terms) {
 			for (int32_t i = 0; i < c->nm; i++)
 				if (!c->m[i].dead && cond_holds(c, i, &veto->cond, 0))
-					c->m[i].dead = 1;
+					kill_match(c, i);
 			continue;
 		}
 		for (int k = 0; k < veto->target.n; k++)
 			for (int32_t i = first(c, veto->target.term[k]); i >= 0; i = c->m[i].next)
 				if (!c->m[i].dead && cond_holds(c, i, &veto->cond, 0))
-					c->m[i].dead = 1;
+					kill_match(c, i);
 	}
 }
 
@@ -423,6 +547,20 @@ add_cand(struct tg_classifier *c, int tag, const struct match *m, const char *ru
 	cd->rule = rule;
 }
 
+/* Can a scorer fire at all: a live anchor, and live matches for every
+ * condition that needs one (AND, NEAR)? */
+static int
+scorer_possible(const struct tg_classifier *c, const struct scorer *sc)
+{
+	if (!set_live(c, sc->anchor))
+		return 0;
+	for (int j = 0; j < sc->nconds; j++)
+		if ((sc->cond[j].kind == TG_COND_AND || sc->cond[j].kind == TG_COND_NEAR) &&
+		    !set_live(c, &sc->cond[j].set))
+			return 0;
+	return 1;
+}
+
 static void
 run_scorers(struct tg_classifier *c)
 {
@@ -432,6 +570,8 @@ run_scorers(struct tg_classifier *c)
 		const struct scorer *sc = &c->scorers[s];
 		int count[TG_FIELD_COUNT] = { 0 };
 
+		if (!scorer_possible(c, sc))
+			continue;
 		for (int k = 0; k < sc->anchor->n; k++) {
 			for (int32_t i = first(c, sc->anchor->term[k]); i >= 0; i = c->m[i].next) {
 				const struct match *m = &c->m[i];
@@ -505,6 +645,7 @@ tg_classify(struct tg_classifier *c, const struct tg_classify_input *in,
 	tg_result_reset(out);
 	snprintf(out->taxonomy, sizeof(out->taxonomy), "%s", t->version);
 	c->nm = 0;
+	c->longest = 0;
 	if (++c->gen == 0) {
 		memset(c->stamp, 0, (size_t)t->nterms * sizeof(*c->stamp));
 		c->gen = 1;

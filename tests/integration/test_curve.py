@@ -217,6 +217,8 @@ def main():
         check(w_plain.poll() is None and w_unknown.poll() is None, "refused workers are still trying")
         check(("refused client key %s" % unknown["public-key"]) in log,
               "the refused key is logged in Z85")
+        check(all(("refused a client on %s" % ep) in log for ep in (publish, replay, workers_ep)),
+              "plaintext clients are logged on each of the three sockets")
         check(log.count("refused client key %s" % unknown["public-key"]) <= 3,
               "repeated refusals of one key are not logged each time")
         check(allowed["public-key"] not in log.replace("admitted client key " + allowed["public-key"], ""),
@@ -287,7 +289,7 @@ def main():
             if rc == 0:
                 break
         check(len(out.splitlines()) == 4, "local workers of a CURVE daemon classify (4 alerts)")
-        check("refused" not in d.log_text(), "local workers are never refused")
+        check("refused client key" not in d.log_text(), "local workers are never refused")
         check(d.stop() == 0, "tigrisd with local workers stops cleanly")
     finally:
         for p in procs:

@@ -386,6 +386,34 @@ static const struct hard_case cases[] = {
 	{ "IAEA inspectors return to Iran", "Inspectors from the IAEA arrived in Tehran.",
 	    "iran nuclear", "", 1 },
 	{ "Khamenei addresses the nation", "", "iran", "us", 1 },
+	/* Birthplaces, private US firms, the US as a market. */
+	{ "Baghdad-born sculptor opens show in Rome", "The Baghdad-born artist showed bronze works.",
+	    "", "iraq", 0 },
+	{ "Kurdish oil deal signed with US firm", "The Kurdistan Regional Government signed with a US firm.",
+	    "iraq", "us", 1 },
+	{ "Korean carmakers lift sales to the United States", "Exports to the United States rose 9%.",
+	    "", "us", 0 },
+	/* Not attacks: nature, space launches, accidents, foiled plots. */
+	{ "Strong earthquake strikes eastern Turkey", "A magnitude 6.1 quake struck near Malatya.",
+	    "", "strike", 0 },
+	{ "Iran puts two satellites into orbit with Simorgh rocket",
+	    "The rocket was launched from the Semnan space centre.", "iran", "strike", 1 },
+	{ "Two Iraqi soldiers die in helicopter crash",
+	    "The army said the crash was an accident during a training flight.", "iraq", "strike", 1 },
+	{ "Police foil bomb plot against Baghdad church",
+	    "Iraqi police arrested three men who were planning a bombing on Christmas Eve.",
+	    "iraq terrorism", "strike", 1 },
+	/* State forces, state institutions and rhetoric. */
+	{ "Basij militia disperse crowds in Rasht", "Members of the Basij militia used batons.",
+	    "iran", "militia", 1 },
+	{ "Iran's Supreme National Security Council meets", "Ali Larijani chaired the meeting.",
+	    "iran", "us", 1 },
+	{ "Tehran condemns 'economic terrorism' by Washington", "",
+	    "iran us", "terrorism", 1 },
+	{ "Security Council votes on Yemen truce monitors",
+	    "The UN Security Council extended the mission.", "diplomacy", "us", 0 },
+	{ "Turkish troops in Iraq come under fire",
+	    "Turkish forces in Iraq said a base near Bashiqa was shelled.", "iraq troops strike", "", 1 },
 };
 
 static int
@@ -519,6 +547,70 @@ test_categories_field(void **state)
 	    "nuclear talks"));
 }
 
+/* An alias written under two terms is scanned once and counts for both; a veto
+ * of one term leaves the other's match alone. */
+static void
+test_shared_aliases(void **state)
+{
+	struct tg_classifier *c = load_text(
+	    "tag a actor 3\n"
+	    "tag t topic 3\n"
+	    "term one a 3\n"
+	    "    Delta | Delta\n"
+	    "term two t 3\n"
+	    "    delta\n"
+	    "term ctx\n"
+	    "    river\n"
+	    "veto two NEAR/10 ctx\n");
+	const struct tg_tag *t;
+
+	(void)state;
+	run(c, "", "Delta");
+	assert_true(score("a") == 3.0f);
+	assert_true(score("t") == 3.0f);
+	t = tg_result_find(&res, "a");
+	assert_non_null(t);
+	assert_int_equal(t->nevidence, 1); /* the same alias twice is one match */
+	run(c, "", "the Delta river");
+	assert_true(score("a") == 3.0f);
+	assert_true(score("t") < 0);
+	tg_classifier_free(c);
+}
+
+/* Contexts: a rule or veto whose context is absent does nothing, AND does not
+ * count the anchor itself, and NEAR finds a long context that starts close
+ * but ends far away. */
+static void
+test_contexts(void **state)
+{
+	struct tg_classifier *c = load_text(
+	    "tag t topic 3\n"
+	    "tag u topic 3\n"
+	    "term word\n"
+	    "    word\n"
+	    "term long\n"
+	    "    a very long phrase that goes on and on well past the window of the rule\n"
+	    "term other\n"
+	    "    other\n"
+	    "rule t.near t 3 = word NEAR/5 long\n"
+	    "rule u.and u 3 = word AND word|other\n");
+
+	(void)state;
+	run(c, "", "word a very long phrase that goes on and on well past the window of the rule");
+	assert_true(score("t") == 3.0f);
+	run(c, "", "word then a very long phrase that goes on and on well past the window of the rule");
+	assert_true(score("t") < 0);
+	run(c, "", "a lone word");
+	assert_true(score("u") < 0);
+	run(c, "", "word and word");
+	assert_true(score("u") == 6.0f);
+	run(c, "", "word and other");
+	assert_true(score("u") == 3.0f);
+	run(c, "other", "word");
+	assert_true(score("u") == 3.0f);
+	tg_classifier_free(c);
+}
+
 int
 main(void)
 {
@@ -528,6 +620,8 @@ main(void)
 		cmocka_unit_test(test_near_wants_other_words),
 		cmocka_unit_test(test_version_and_empty),
 		cmocka_unit_test(test_bad_patterns_reported),
+		cmocka_unit_test(test_shared_aliases),
+		cmocka_unit_test(test_contexts),
 	};
 	const struct CMUnitTest default_tests[] = {
 		cmocka_unit_test(test_hard_cases),
