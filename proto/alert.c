@@ -52,35 +52,190 @@ tg_alert_make_id(const char *feed, const char *item_id, const char *taxonomy, ch
 	    id_hash(ALERT_ID_SEED2, feed, item_id, taxonomy));
 }
 
+/* The alert is written straight into one buffer rather than built as a jansson
+ * tree and dumped: it is the daemon's hottest per-item step. The output is the
+ * same JSON that tg_alert_decode reads (and the tests decode it to check). */
+
+static void
+put(struct tg_buf *b, const char *s, size_t n, bool *ok)
+{
+	if (*ok && tg_buf_append(b, s, n) != 0)
+		*ok = false;
+}
+
+#define PUT_LIT(b, lit, ok) put((b), (lit), sizeof(lit) - 1, (ok))
+
+/* A JSON string: quotes, backslashes and control characters escaped; the text is
+ * UTF-8 already (items and results are validated where they enter). */
+static void
+put_str(struct tg_buf *b, const char *s, bool *ok)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+
+	put(b, "\"", 1, ok);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[6];
+		size_t n = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		put(b, run, (size_t)(s - run), ok);
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+		}
+		put(b, esc, n, ok);
+		run = s + 1;
+	}
+	if (s)
+		put(b, run, (size_t)(s - run), ok);
+	put(b, "\"", 1, ok);
+}
+
+static void
+put_key_str(struct tg_buf *b, const char *key, const char *v, bool *ok)
+{
+	if (v == NULL)
+		return;
+	put_str(b, key, ok);
+	put(b, ":", 1, ok);
+	put_str(b, v, ok);
+	put(b, ",", 1, ok);
+}
+
+static void
+put_int(struct tg_buf *b, long long v, bool *ok)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%lld", v);
+
+	put(b, num, (size_t)n, ok);
+}
+
+/* A real as jansson writes it with 7 digits: always with a '.' or an exponent. */
+static void
+put_real(struct tg_buf *b, double v, bool *ok)
+{
+	char num[40];
+	int n = snprintf(num, sizeof(num), "%.7g", v);
+
+	if (strpbrk(num, ".eEn") == NULL && n < (int)sizeof(num) - 2) {
+		memcpy(num + n, ".0", 3);
+		n += 2;
+	}
+	put(b, num, (size_t)n, ok);
+}
+
+static void
+put_list(struct tg_buf *b, char *const *v, size_t n, bool *ok)
+{
+	put(b, "[", 1, ok);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			put(b, ",", 1, ok);
+		put_str(b, v[i], ok);
+	}
+	put(b, "]", 1, ok);
+}
+
 char *
 tg_alert_encode(const struct tg_alert *a, size_t *len)
 {
-	json_t *o = json_object(), *names = json_array();
-	char *s;
+	const struct tg_item *it = &a->item;
+	const struct tg_result *r = &a->result;
+	struct tg_buf b;
+	bool ok = true;
+	uint32_t ntags = r->ntags < TG_RESULT_MAX_TAGS ? r->ntags : TG_RESULT_MAX_TAGS;
 
-	for (uint32_t i = 0; i < a->result.ntags && i < TG_RESULT_MAX_TAGS; i++)
-		json_array_append_new(names, json_string(a->result.tags[i].name));
-	json_object_set_new(o, "v", json_integer(TG_ALERT_VERSION));
-	json_object_set_new(o, "type", json_string("alert"));
-	json_object_set_new(o, "alert_id", json_string(a->alert_id));
-	json_object_set_new(o, "epoch", json_string(a->epoch));
-	json_object_set_new(o, "seq", json_integer((json_int_t)a->seq));
-	json_object_set_new(o, "published_ms", json_integer(a->published_ms));
-	json_object_set_new(o, "relevant", json_boolean(a->result.relevant));
-	json_object_set_new(o, "taxonomy", json_string(a->result.taxonomy));
-	json_object_set_new(o, "tags", names);
-	json_object_set_new(o, "item", tg_item_to_json(&a->item));
-	json_object_set_new(o, "evidence", tg_result_tags_to_json(&a->result));
-	s = json_dumps(o, TG_RESULT_JSON_FLAGS);
-	json_decref(o);
-	if (s == NULL)
-		return NULL;
-	*len = strlen(s);
-	if (*len > TG_ALERT_MAX_BYTES) {
-		free(s);
+	tg_buf_init(&b, TG_ALERT_MAX_BYTES);
+	PUT_LIT(&b, "{\"v\":", &ok);
+	put_int(&b, TG_ALERT_VERSION, &ok);
+	PUT_LIT(&b, ",\"type\":\"alert\",\"alert_id\":", &ok);
+	put_str(&b, a->alert_id, &ok);
+	PUT_LIT(&b, ",\"epoch\":", &ok);
+	put_str(&b, a->epoch, &ok);
+	PUT_LIT(&b, ",\"seq\":", &ok);
+	put_int(&b, (long long)a->seq, &ok);
+	PUT_LIT(&b, ",\"published_ms\":", &ok);
+	put_int(&b, (long long)a->published_ms, &ok);
+	if (r->relevant)
+		PUT_LIT(&b, ",\"relevant\":true,\"taxonomy\":", &ok);
+	else
+		PUT_LIT(&b, ",\"relevant\":false,\"taxonomy\":", &ok);
+	put_str(&b, r->taxonomy, &ok);
+	PUT_LIT(&b, ",\"tags\":[", &ok);
+	for (uint32_t i = 0; i < ntags; i++) {
+		if (i)
+			put(&b, ",", 1, &ok);
+		put_str(&b, r->tags[i].name, &ok);
+	}
+	PUT_LIT(&b, "],\"item\":{", &ok);
+	put_key_str(&b, "id", it->id, &ok);
+	put_key_str(&b, "feed", it->feed, &ok);
+	put_key_str(&b, "title", it->title, &ok);
+	put_key_str(&b, "link", it->link, &ok);
+	put_key_str(&b, "summary", it->summary, &ok);
+	put_key_str(&b, "published", it->published, &ok);
+	put_key_str(&b, "updated", it->updated, &ok);
+	PUT_LIT(&b, "\"authors\":", &ok);
+	put_list(&b, it->authors, it->nauthors, &ok);
+	PUT_LIT(&b, ",\"categories\":", &ok);
+	put_list(&b, it->categories, it->ncategories, &ok);
+	if (it->fetched_ms != 0) {
+		PUT_LIT(&b, ",\"fetched_ms\":", &ok);
+		put_int(&b, (long long)it->fetched_ms, &ok);
+	}
+	PUT_LIT(&b, "},\"evidence\":[", &ok);
+	for (uint32_t i = 0; i < ntags; i++) {
+		const struct tg_tag *t = &r->tags[i];
+		uint32_t nev = t->nevidence < TG_TAG_MAX_EVIDENCE ? t->nevidence : TG_TAG_MAX_EVIDENCE;
+
+		if (i)
+			put(&b, ",", 1, &ok);
+		PUT_LIT(&b, "{\"tag\":", &ok);
+		put_str(&b, t->name, &ok);
+		PUT_LIT(&b, ",\"score\":", &ok);
+		put_real(&b, (double)t->score, &ok);
+		PUT_LIT(&b, ",\"threshold\":", &ok);
+		put_real(&b, (double)t->threshold, &ok);
+		PUT_LIT(&b, ",\"evidence\":[", &ok);
+		for (uint32_t j = 0; j < nev; j++) {
+			const struct tg_evidence *e = &t->evidence[j];
+
+			if (j)
+				put(&b, ",", 1, &ok);
+			PUT_LIT(&b, "{\"field\":", &ok);
+			put_str(&b, tg_field_name((enum tg_field)e->field), &ok);
+			PUT_LIT(&b, ",\"start\":", &ok);
+			put_int(&b, e->start, &ok);
+			PUT_LIT(&b, ",\"end\":", &ok);
+			put_int(&b, e->end, &ok);
+			PUT_LIT(&b, ",\"rule\":", &ok);
+			put_str(&b, e->rule, &ok);
+			put(&b, "}", 1, &ok);
+		}
+		PUT_LIT(&b, "]}", &ok);
+	}
+	PUT_LIT(&b, "]}", &ok);
+	if (!ok) {
+		tg_buf_free(&b);
 		return NULL;
 	}
-	return s;
+	*len = b.len;
+	return tg_buf_take(&b);
 }
 
 static bool

@@ -1117,6 +1117,51 @@ test_alert_id(void **state)
 	assert_memory_not_equal(a, a + 16, 16);
 }
 
+
+/* The alert encoder writes JSON by hand: every character that JSON must escape,
+ * and UTF-8 beyond ASCII, must come back exactly through a strict parser. */
+static void
+test_alert_encoder_escapes(void **state)
+{
+	struct tg_alert *a = tg_malloc(sizeof(*a)), *got = tg_malloc(sizeof(*got));
+	static const char tricky[] = "quote \" backslash \\ nl \n cr \r tab \t bs \b ff \f "
+				     "ctl \x01\x1f del \x7f \xc3\x9c" "n\xc3\xaf" "code \xf0\x9f\x93\xb0 </script>";
+	json_t *o;
+	json_error_t je;
+	char err[160], *s;
+	size_t len;
+
+	(void)state;
+	sample_alert(a);
+	tg_str_set(&a->item.title, tricky);
+	tg_str_set(&a->item.summary, "");
+	tg_item_add_category(&a->item, "cat \"x\"");
+	a->result.tags[0].score = 3.0f; /* integral: still written as a real */
+	s = tg_alert_encode(a, &len);
+	assert_non_null(s);
+	assert_int_equal(strlen(s), len);
+	assert_null(strchr(s, '\n'));
+	o = json_loads(s, JSON_REJECT_DUPLICATES, &je);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "item"),
+	    "title")), tricky);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "item"),
+	    "summary")), "");
+	assert_true(json_is_real(json_object_get(json_array_get(json_object_get(o, "evidence"), 0),
+	    "score")));
+	json_decref(o);
+	tg_alert_init(got);
+	assert_int_equal(tg_alert_decode(s, len, got, err, sizeof(err)), 0);
+	assert_string_equal(got->item.title, tricky);
+	assert_string_equal(got->item.categories[got->item.ncategories - 1], "cat \"x\"");
+	assert_results_equal(&a->result, &got->result);
+	tg_alert_clear(got);
+	tg_alert_clear(a);
+	free(s);
+	free(a);
+	free(got);
+}
+
 static void
 test_alert_roundtrip(void **state)
 {
@@ -1608,6 +1653,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_control_roundtrip_and_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_encoder_escapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_decode_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_topics_pub_sub, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_bytes_survived, setup, teardown),
