@@ -27,7 +27,10 @@ struct host;
 
 struct transfer {
 	struct tg_fetcher *f;
-	CURL *easy;
+	CURL *easy;           /* made when the transfer starts, not while it waits */
+	char *url;            /* the request, kept until then */
+	char *etag;
+	char *last_modified;
 	struct curl_slist *headers;
 	struct tg_buf body;
 	bool too_big;
@@ -311,10 +314,14 @@ transfer_free(struct transfer *t)
 			f->queued--;
 		}
 	}
-	curl_easy_cleanup(t->easy);
+	if (t->easy)
+		curl_easy_cleanup(t->easy);
 	curl_slist_free_all(t->headers);
 	tg_buf_free(&t->body);
 	free(t->perm_url);
+	free(t->url);
+	free(t->etag);
+	free(t->last_modified);
 	f->active--;
 	free(t);
 }
@@ -458,10 +465,60 @@ check_done(struct tg_fetcher *f)
 	}
 }
 
+/* Make t's curl handle from the request it keeps. Returns 0, or -1 when curl
+ * cannot make one. */
+static int
+transfer_setup(struct transfer *t)
+{
+	struct tg_fetcher *f = t->f;
+	const char *protocols = f->opts.allow_file ? "http,https,file" : "http,https";
+	char hdr[1200];
+
+	t->easy = curl_easy_init();
+	if (t->easy == NULL)
+		return -1;
+	if (t->etag) {
+		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", t->etag);
+		t->headers = curl_slist_append(t->headers, hdr);
+	}
+	if (t->last_modified) {
+		snprintf(hdr, sizeof(hdr), "If-Modified-Since: %s", t->last_modified);
+		t->headers = curl_slist_append(t->headers, hdr);
+	}
+	curl_easy_setopt(t->easy, CURLOPT_URL, t->url);
+	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
+	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+	curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETDATA, t);
+	/* Connect directly: through a proxy the filter would only see the proxy. */
+	curl_easy_setopt(t->easy, CURLOPT_PROXY, "");
+	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, f->user_agent);
+	curl_easy_setopt(t->easy, CURLOPT_ACCEPT_ENCODING, ""); /* all built in: gzip, deflate, br */
+	curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, protocols);
+	curl_easy_setopt(t->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(t->easy, CURLOPT_MAXREDIRS, f->opts.max_redirects);
+	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT, f->opts.timeout_s);
+	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT, f->opts.connect_timeout_s);
+	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_LIMIT, f->opts.low_speed_bytes);
+	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME,
+	    f->opts.low_speed_bytes > 0 ? f->opts.low_speed_time_s : 0L);
+	curl_easy_setopt(t->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->opts.max_body);
+	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+	return 0;
+}
+
 /* Hand t to curl now. Returns 0, or -1 when curl would not take it. */
 static int
 transfer_begin(struct transfer *t)
 {
+	if (t->easy == NULL && transfer_setup(t) != 0)
+		return -1;
 	t->start_ms = tg_now_mono_ms();
 	if (curl_multi_add_handle(t->f->multi, t->easy) != CURLM_OK)
 		return -1;
@@ -686,8 +743,7 @@ tg_fetch_start(struct tg_fetcher *f, const struct tg_fetch_req *req, tg_fetch_cb
 {
 	struct transfer *t;
 	struct host *h = NULL;
-	char hdr[1200], hostname[256];
-	const char *protocols = f->opts.allow_file ? "http,https,file" : "http,https";
+	char hostname[256];
 	bool is_file = tg_str_has_prefix(req->url, "file:");
 
 	if (is_file && !f->opts.allow_file) {
@@ -711,52 +767,22 @@ tg_fetch_start(struct tg_fetcher *f, const struct tg_fetch_req *req, tg_fetch_cb
 	t->arg = arg;
 	t->perm_chain = true;
 	tg_buf_init(&t->body, f->opts.max_body);
-	t->easy = curl_easy_init();
-	if (t->easy == NULL) {
-		snprintf(err, errlen, "cannot create a curl handle");
-		free(t);
-		return -1;
-	}
-	if (req->etag && *req->etag && strlen(req->etag) < 1000) {
-		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", req->etag);
-		t->headers = curl_slist_append(t->headers, hdr);
-	}
-	if (req->last_modified && *req->last_modified && strlen(req->last_modified) < 1000) {
-		snprintf(hdr, sizeof(hdr), "If-Modified-Since: %s", req->last_modified);
-		t->headers = curl_slist_append(t->headers, hdr);
-	}
-	curl_easy_setopt(t->easy, CURLOPT_URL, req->url);
-	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
-	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
-	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
-	curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
-	curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETDATA, t);
-	/* Connect directly: through a proxy the filter would only see the proxy. */
-	curl_easy_setopt(t->easy, CURLOPT_PROXY, "");
-	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
-	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, f->user_agent);
-	curl_easy_setopt(t->easy, CURLOPT_ACCEPT_ENCODING, ""); /* all built in: gzip, deflate, br */
-	curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, protocols);
-	curl_easy_setopt(t->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(t->easy, CURLOPT_MAXREDIRS, f->opts.max_redirects);
-	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT, f->opts.timeout_s);
-	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT, f->opts.connect_timeout_s);
-	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_LIMIT, f->opts.low_speed_bytes);
-	curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME,
-	    f->opts.low_speed_bytes > 0 ? f->opts.low_speed_time_s : 0L);
-	curl_easy_setopt(t->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->opts.max_body);
-	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+	t->url = tg_strdup(req->url);
+	if (req->etag && *req->etag && strlen(req->etag) < 1000)
+		t->etag = tg_strdup(req->etag);
+	if (req->last_modified && *req->last_modified && strlen(req->last_modified) < 1000)
+		t->last_modified = tg_strdup(req->last_modified);
 
 	t->host = h;
 	if (h == NULL || (h->qhead == NULL && host_wait_ms(h, tg_now_mono_ms()) == 0)) {
 		if (transfer_begin(t) != 0) {
 			snprintf(err, errlen, "cannot add a transfer for %s", req->url);
-			curl_easy_cleanup(t->easy);
+			if (t->easy)
+				curl_easy_cleanup(t->easy);
 			curl_slist_free_all(t->headers);
+			free(t->url);
+			free(t->etag);
+			free(t->last_modified);
 			free(t);
 			return -1;
 		}
