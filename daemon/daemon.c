@@ -65,7 +65,6 @@ struct feed_run {
 	struct tg_schedule_conf sconf;
 	struct tg_schedule_state sched; /* rate of new items; failures mirror errors */
 	bool busy;
-	bool removed; /* dropped by a reload while busy: freed when the fetch ends */
 	struct event *timer;
 };
 
@@ -318,10 +317,6 @@ on_fetched(void *arg, const struct tg_fetch_res *res)
 	size_t nnew = 0;
 
 	fr->busy = false;
-	if (fr->removed) {
-		feed_free(fr);
-		return;
-	}
 	d->counters.bytes += res->len;
 	tg_schedule_hints_from_fetch(&hints, res, 0);
 	if (res->permanent_url &&
@@ -902,12 +897,9 @@ reload(struct tg_daemon *d)
 			continue;
 		removed++;
 		tg_info("reload: feed %s removed", fr->conf.name);
-		if (fr->busy) {
-			evtimer_del(fr->timer);
-			fr->removed = true; /* freed when its fetch ends */
-		} else {
-			feed_free(fr);
-		}
+		if (fr->busy)
+			tg_fetch_cancel(d->fetcher, fr); /* queued or running: it stops now */
+		feed_free(fr);
 	}
 	/* Compact: feeds that could not be added leave holes. */
 	d->nfeeds = 0;

@@ -726,6 +726,26 @@ tg_fetcher_free(struct tg_fetcher *f)
 }
 
 size_t
+tg_fetch_cancel(struct tg_fetcher *f, void *arg)
+{
+	struct transfer *t = f->transfers, *next;
+	struct host *h;
+	size_t n = 0;
+
+	for (; t; t = next) {
+		next = t->next;
+		if (t->arg != arg)
+			continue;
+		h = t->host;
+		transfer_free(t);
+		n++;
+		if (h)
+			host_pump(h); /* a slot may have come free */
+	}
+	return n;
+}
+
+size_t
 tg_fetch_active(const struct tg_fetcher *f)
 {
 	return f->active;

@@ -95,6 +95,10 @@ void tg_fetcher_free(struct tg_fetcher *f);
 int tg_fetch_start(struct tg_fetcher *f, const struct tg_fetch_req *req, tg_fetch_cb cb,
     void *arg, char *err, size_t errlen);
 
+/* Abort every fetch started with this callback argument, queued or running; their
+ * callbacks are not called. Returns how many. */
+size_t tg_fetch_cancel(struct tg_fetcher *f, void *arg);
+
 /* Fetches not yet called back: running plus waiting for their host. */
 size_t tg_fetch_active(const struct tg_fetcher *f);
 
