@@ -81,8 +81,11 @@ integration: $(BINS) $(TESTS)
 check: $(TESTS) $(BINS)
 	@tests/run.sh all $(BUILD)
 
-# Every test: the normal build, then the same tests under ASan and UBSan.
+# Every test: each fuzz target briefly (regressions), the normal build, then the
+# same tests under ASan and UBSan.
+TEST_FUZZ_SECONDS ?= 60
 test: deps
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(MAKE) check
 	$(MAKE) asan
 
