@@ -549,15 +549,27 @@ tg_feed_link(const char *base, const char *ref, size_t n)
 		n--;
 	if (n == 0)
 		goto out;
-	/* Line breaks inside a link are layout; spaces must be escaped. */
+	/* Line breaks inside a link are layout; spaces must be escaped, and so must
+	 * bytes that are not UTF-8 (libxml2 keeps only the first byte of an entity
+	 * like &nbsp; in an attribute value). */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)ref[i];
+		uint32_t cp;
+		size_t k;
+		char pct[4];
 		int e = 0;
 
-		if (ch == ' ')
+		if (ch == ' ') {
 			e = tg_buf_append(&clean, "%20", 3);
-		else if (ch >= ' ' && ch != 0x7F)
+		} else if (ch >= 0x80 && (k = tg_utf8_decode(ref + i, n - i, &cp)) > 0) {
+			e = tg_buf_append(&clean, ref + i, k);
+			i += k - 1;
+		} else if (ch >= 0x80) {
+			snprintf(pct, sizeof(pct), "%%%02X", ch);
+			e = tg_buf_append(&clean, pct, 3);
+		} else if (ch >= ' ' && ch != 0x7F) {
 			e = tg_buf_append(&clean, ref + i, 1);
+		}
 		if (e < 0)
 			goto out;
 	}

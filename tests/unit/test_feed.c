@@ -827,6 +827,26 @@ test_fuzz_bozo_reason_utf8(void **state)
 	tg_feed_doc_clear(&doc);
 }
 
+/* Found by fuzz_feed: libxml2 keeps only the first byte of an HTML entity in an
+ * attribute value, which left a link that was not UTF-8. */
+static void
+test_fuzz_link_utf8(void **state)
+{
+	static const char feed[] = "<?<feed><link href=\"&nbsp;";
+	struct tg_feed_doc doc;
+	char *link;
+
+	(void)state;
+	parse_ok(feed, sizeof(feed) - 1, NULL, NULL, &doc);
+	assert_non_null(doc.link);
+	assert_true(tg_utf8_valid(doc.link, strlen(doc.link)));
+	tg_feed_doc_clear(&doc);
+	/* bytes that are not UTF-8 are escaped, characters that are kept */
+	link = tg_feed_link(NULL, "http://a.example/\xc2x\xc3\xa9", 21);
+	assert_string_equal(link, "http://a.example/%C2x\xc3\xa9");
+	free(link);
+}
+
 int
 main(void)
 {
@@ -853,6 +873,7 @@ main(void)
 		cmocka_unit_test(test_json_feed_hostile),
 		cmocka_unit_test(test_doc_json_shape),
 		cmocka_unit_test(test_fuzz_bozo_reason_utf8),
+		cmocka_unit_test(test_fuzz_link_utf8),
 	};
 
 	tg_feed_global_init();
