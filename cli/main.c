@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../common/log.h"
+#include "../daemon/feed.h"
 #include "commands.h"
 
 static const struct {
@@ -36,6 +37,9 @@ int
 main(int argc, char **argv)
 {
 	tg_log_set_ident("tigris");
+	/* libxml2 and jansson through the counting allocators: an allocation that
+	 * fails inside them is reported as an error, never as silently wrong text. */
+	tg_feed_global_init();
 	tg_log_set_level(TG_LOG_WARNING);
 	if (argc < 2) {
 		usage(stderr);
