@@ -11,6 +11,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "../common/text.h"
 #include "normalize.h"
 
 #define NORM_DEFAULT_LIMIT (1u << 20)
@@ -128,68 +129,6 @@ reserve(struct tg_norm *n, size_t need)
 	n->seg = sg;
 	n->cap = need;
 	return 0;
-}
-
-/* Decode one UTF-8 sequence at p (avail bytes); returns its length, or 0 when
- * it is not valid UTF-8 (the byte is then copied as is). */
-static size_t
-utf8_decode(const unsigned char *p, size_t avail, uint32_t *cp)
-{
-	uint32_t c;
-	size_t len, i;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if ((p[0] & 0xE0) == 0xC0) {
-		len = 2;
-		c = p[0] & 0x1F;
-	} else if ((p[0] & 0xF0) == 0xE0) {
-		len = 3;
-		c = p[0] & 0x0F;
-	} else if ((p[0] & 0xF8) == 0xF0) {
-		len = 4;
-		c = p[0] & 0x07;
-	} else
-		return 0;
-	if (len > avail)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3F);
-	}
-	if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-static size_t
-utf8_encode(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xC0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xE0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (char)(0xF0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	out[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
 }
 
 static void
@@ -511,7 +450,7 @@ tg_norm_run(struct tg_norm *n, const char *src, size_t len)
 		}
 		if (p[i] == '&' && (ulen = parse_entity(src + i, len - i, &cp)) != 0)
 			;
-		else if ((ulen = utf8_decode(p + i, len - i, &cp)) == 0) {
+		else if ((ulen = tg_utf8_decode((const char *)p + i, len - i, &cp)) == 0) {
 			ulen = 1;
 			u.kind = UNIT_COPY;
 			goto emit;
@@ -519,7 +458,7 @@ tg_norm_run(struct tg_norm *n, const char *src, size_t len)
 		map_cp(cp, ulen, &u);
 		if (u.kind == UNIT_COPY && p[i] == '&') {
 			/* An entity for a character we keep: write it as UTF-8. */
-			u.outlen = utf8_encode(cp, u.out);
+			u.outlen = tg_utf8_encode(cp, u.out);
 			u.kind = UNIT_TEXT;
 		}
 emit:

@@ -28,7 +28,7 @@ WORKER = os.path.join(tgtest.BIN, "tigris-worker")
 REFUSE_WAIT = 3.0  # seconds a refused client is given to get anything through
 
 
-check = tgtest.check
+check = tgtest.check  # each check() that does not hold prints FAIL and exits with status 1
 
 
 def free_port():
