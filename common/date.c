@@ -191,6 +191,24 @@ skip_fraction(const char *s, size_t n, size_t *i)
 }
 
 /* YYYY[-MM[-DD]] or YYYYMMDD, then [T|t|space hh:mm[:ss[.f]] or hhmm[ss]][zone]. */
+/* "H:MM[:SS[.fraction]]" at *i, the hour being hw digits followed by ':'. Fills
+ * f's hour, min and sec; returns 0, or -1 when the minutes or seconds are bad. */
+static int
+read_clock(const char *s, size_t n, size_t *i, int hw, struct fields *f)
+{
+	f->hour = digits(s, n, i, hw);
+	(*i)++;
+	if ((f->min = digits(s, n, i, 2)) < 0)
+		return -1;
+	if (*i < n && s[*i] == ':') {
+		(*i)++;
+		if ((f->sec = digits(s, n, i, 2)) < 0)
+			return -1;
+		skip_fraction(s, n, i);
+	}
+	return 0;
+}
+
 static int
 parse_iso(const char *s, size_t n, time_t *out)
 {
@@ -224,16 +242,8 @@ parse_iso(const char *s, size_t n, time_t *out)
 		return -1;
 	k = count_digits(s, n, i);
 	if (k == 2 && i + 2 < n && s[i + 2] == ':') {
-		f.hour = digits(s, n, &i, 2);
-		i++;
-		if ((f.min = digits(s, n, &i, 2)) < 0)
+		if (read_clock(s, n, &i, 2, &f) < 0)
 			return -1;
-		if (i < n && s[i] == ':') {
-			i++;
-			if ((f.sec = digits(s, n, &i, 2)) < 0)
-				return -1;
-			skip_fraction(s, n, &i);
-		}
 	} else if (k == 4 || k == 6) {
 		f.hour = digits(s, n, &i, 2);
 		f.min = digits(s, n, &i, 2);
@@ -358,16 +368,8 @@ parse_words(const char *s, size_t n, time_t *out)
 			if (i + k < n && s[i + k] == ':') {
 				if (have_time || k > 2)
 					return -1;
-				f.hour = digits(s, n, &i, (int)k);
-				i++;
-				if ((f.min = digits(s, n, &i, 2)) < 0)
+				if (read_clock(s, n, &i, (int)k, &f) < 0)
 					return -1;
-				if (i < n && s[i] == ':') {
-					i++;
-					if ((f.sec = digits(s, n, &i, 2)) < 0)
-						return -1;
-					skip_fraction(s, n, &i);
-				}
 				have_time = true;
 			} else if (k == 4) {
 				if (f.year >= 0)

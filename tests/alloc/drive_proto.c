@@ -4,6 +4,8 @@
  * alert JSON are decoded again and again, failing allocation 1, 2, ... each in
  * turn (then every allocation from N on). Each run must give a clean error or the
  * very same decoded value, and leave no block behind. Exits 1 otherwise.
+ * A driver, not a test: tests/integration/test_alloc_failure.sh asserts on its
+ * exit status and output for every failing allocation.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
-"""A tigris worker written from docs/protocol.md alone, in Python: it proves the
-worker protocol can be implemented elsewhere, and the reliability tests use it to
-misbehave on purpose (crash on a poison item, answer with an oversized frame).
+"""Not a test itself (the runner only runs test_* files): a tigris worker
+written from docs/protocol.md alone, in Python. It proves the worker protocol
+can be implemented elsewhere, and the reliability tests use it to misbehave
+on purpose (crash on a poison item, answer with an oversized frame).
 
 Run as: fakeworker.py ENDPOINT MODE   where MODE is
   ok          answer every item with one tag "test"

@@ -3,6 +3,7 @@
 # over the labelled set must not drop any tag's F1 more than 0.02 below
 # tests/data/eval-baseline.json. Also validates the data files themselves.
 set -euo pipefail
+# run.py exits 1 (and set -e fails this test) on any regression or bad data.
 top=${TG_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${TG_BIN_DIR:-$top/build}
 cd "$top"
