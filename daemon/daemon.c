@@ -961,6 +961,15 @@ http_metrics(void *arg, struct tg_buf *out)
 	ms.redelivered = st.redelivered;
 	ms.rejected = st.rejected;
 	ms.dead_letters = st.dead;
+	if (d->curve) {
+		unsigned long long admitted, refused, failed;
+
+		tg_curve_server_counts(d->curve, &admitted, &refused, &failed);
+		ms.curve = true;
+		ms.curve_admitted = admitted;
+		ms.curve_refused = refused;
+		ms.curve_failed = failed;
+	}
 	for (size_t i = 0; i < d->nfeeds; i++)
 		tg_metrics_state_add_feed(&ms, d->feeds[i]->errors);
 	tg_metrics_set_state(d->metrics, &ms);

@@ -40,7 +40,7 @@ struct tg_metrics {
 	/* the tigris metrics */
 	struct tg_metric *fetches, *fetch_bytes, *fetch_duration, *items, *parse_errors;
 	struct tg_metric *alerts, *alerts_relevant, *alert_tags, *publish_latency;
-	struct tg_metric *queued, *inflight, *workers, *feeds, *redelivered, *rejected, *dead;
+	struct tg_metric *queued, *inflight, *workers, *feeds, *redelivered, *rejected, *dead, *curve;
 	struct tg_metric *start_time;
 };
 
@@ -477,6 +477,10 @@ tg_metrics_new(void)
 	m->dead = own(m, TG_METRIC_COUNTER, "tigris_dead_letters_total",
 	    "Items given up after taking down max_attempts workers (kept in the store).", NULL,
 	    NULL, 0);
+	m->curve = own(m, TG_METRIC_COUNTER, "tigris_curve_clients_total",
+	    "Clients of the CURVE-secured sockets by outcome: admitted, refused (key not in "
+	    "curve_clients), handshake_failed (plaintext or broken handshake). Absent without CURVE.",
+	    "result", NULL, 0);
 	m->start_time = own(m, TG_METRIC_GAUGE, "tigris_start_time_seconds",
 	    "Unix time the daemon started.", NULL, NULL, 0);
 	tg_metric_set(m->start_time, NULL, (double)(tg_now_wall_ms() / 1000));
@@ -574,4 +578,9 @@ tg_metrics_set_state(struct tg_metrics *m, const struct tg_metrics_state *s)
 	tg_metric_set(m->redelivered, NULL, (double)s->redelivered);
 	tg_metric_set(m->rejected, NULL, (double)s->rejected);
 	tg_metric_set(m->dead, NULL, (double)s->dead_letters);
+	if (s->curve) {
+		tg_metric_set(m->curve, "admitted", (double)s->curve_admitted);
+		tg_metric_set(m->curve, "refused", (double)s->curve_refused);
+		tg_metric_set(m->curve, "handshake_failed", (double)s->curve_failed);
+	}
 }

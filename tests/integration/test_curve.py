@@ -8,6 +8,8 @@ the workers tigrisd starts itself get in with the daemon's own key, and a config
 with CURVE on but no client keys is refused at start."""
 
 import json
+import re
+import urllib.request
 import os
 import shutil
 import signal
@@ -171,8 +173,10 @@ def main():
         publish = "tcp://127.0.0.1:%d" % free_port()
         workers_ep = "tcp://127.0.0.1:%d" % free_port()
         replay = "tcp://127.0.0.1:%d" % free_port()
+        http_port = free_port()
         d = tgtest.Daemon(tmp, feeds, workers=0, extra={
             "publish": publish, "worker_endpoint": workers_ep, "replay": replay,
+            "http_listen": "127.0.0.1:%d" % http_port,
             "curve_secret_key": "server.key",  # relative to the config file
             "curve_clients": [allowed["public-key"]],
         })
@@ -240,6 +244,11 @@ def main():
               "worker pid %d joined" % w_plain.pid not in log and
               "worker pid %d joined" % w_unknown.pid not in log,
               "only the allowed worker joined")
+        text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % http_port, timeout=5).read().decode()
+        counts = dict(re.findall(r'^tigris_curve_clients_total\{result="(\w+)"\} (\d+)$', text, re.M))
+        check(int(counts.get("admitted", 0)) >= 2 and int(counts.get("refused", 0)) >= 3 and
+              int(counts.get("handshake_failed", 0)) >= 3,
+              "/metrics counts admitted, refused and failed CURVE clients (%s)" % counts)
         check(not any(m[0] == b"all." for m in drain(sub_plain, 0.3) + drain(sub_unknown, 0.3)),
               "refused subscribers got none of the alerts")
 

@@ -440,6 +440,20 @@ test_tigris_metrics(void **state)
 	assert_has(text, "tigris_redeliveries_total 9\n");
 	assert_has(text, "tigris_rejected_messages_total 1\n");
 	assert_has(text, "tigris_dead_letters_total 3\n");
+	assert_lacks(text, "tigris_curve_clients_total{"); /* CURVE off: no series */
+	free(text);
+
+	/* With CURVE on, the ZAP handler's counts appear by outcome. */
+	s.curve = true;
+	s.curve_admitted = 4;
+	s.curve_refused = 2;
+	s.curve_failed = 7;
+	tg_metrics_set_state(m, &s);
+	text = render(m);
+	check_exposition(text);
+	assert_has(text, "tigris_curve_clients_total{result=\"admitted\"} 4\n");
+	assert_has(text, "tigris_curve_clients_total{result=\"refused\"} 2\n");
+	assert_has(text, "tigris_curve_clients_total{result=\"handshake_failed\"} 7\n");
 	free(text);
 	tg_metrics_free(m);
 }
