@@ -27,6 +27,7 @@ TARGETS = {
     "parse_mb_s": 300.0,
     "parse_vs_feedparser": 200.0,
     "classify_items_s": 100000.0,
+    "classify_mb_s": 1000.0,
     "pipeline_items_s_2w": 50000.0,
     "latency_p99_ms": 2.0,
     "fetch_gets_s": 5000.0,
@@ -344,7 +345,8 @@ def phase_corpus(args, corpus):
     if os.path.exists(man):
         with open(man) as f:
             m = json.load(f)
-        if all(m.get(k) == v for k, v in want.items()):
+        if all(m.get(k) == v for k, v in want.items()) and \
+                os.path.exists(os.path.join(corpus, "news2k.jsonl")):
             log("corpus: reusing %s" % corpus)
             return m
     fresh(corpus)
@@ -373,9 +375,16 @@ def phase_parse(args, corpus):
 
 
 def phase_classify(args, corpus):
-    log("classify: scan, wire and json modes on 2 KB items")
-    return run_json([os.path.join(args.benchdir, "bench_classify"), "--taxonomy", TAXONOMY,
-                     "--runs", "5", "--warmup", "1", os.path.join(corpus, "items2k.jsonl")])
+    log("classify: scan, wire and json modes on 2 KB items (synthetic, then news-like)")
+    res = {}
+    for name, f in (("synthetic", "items2k.jsonl"), ("news", "news2k.jsonl")):
+        path = os.path.join(corpus, f)
+        res[name] = run_json([os.path.join(args.benchdir, "bench_classify"), "--taxonomy",
+                              TAXONOMY, "--runs", "5", "--warmup", "1", path])
+        log("classify: Hyperscan alone on the %s items, by number of patterns" % name)
+        res[name]["hyperscan"] = run_json([os.path.join(args.benchdir, "bench_hs"), "--taxonomy",
+                                           TAXONOMY, "--runs", "3", path])
+    return res
 
 
 def phase_stages(args, work, corpus):
@@ -755,16 +764,27 @@ def table(res):
         verdicts["parse_vs_feedparser"] = ok
         row("feedparser: items/s, MB/s", "%s, %s" % (fmt(fp["items_s"]), fmt(fp["mb_s"])))
         row("parse vs feedparser (items/s)", "%.0fx" % ratio, ">= 200x", ok)
-    c = good("classify")
-    if c:
-        ok = c["scan"]["items_s"] >= TARGETS["classify_items_s"]
+    cl = good("classify")
+    if cl:
+        c, n = cl["synthetic"], cl["news"]
+        ok = c["wire"]["items_s"] >= TARGETS["classify_items_s"]
         verdicts["classify_items_s"] = ok
-        row("classify (tg_classify): items/s per core", fmt(c["scan"]["items_s"]), ">= 100,000", ok)
-        row("classify: text MB/s scanned", fmt(c["scan"]["text_mb_s"]))
-        row("classify + ITEM decode + RESULT encode: items/s",
-            "%s (%s MB/s)" % (fmt(c["wire"]["items_s"]), fmt(c["wire"]["mb_s"])))
+        row("classify, worker path (ITEM decode + classify + RESULT encode): items/s per core",
+            fmt(c["wire"]["items_s"]), ">= 100,000", ok)
+        ok = c["scan"]["text_mb_s"] >= TARGETS["classify_mb_s"]
+        verdicts["classify_mb_s"] = ok
+        row("classify (tg_classify alone): items/s, text MB/s scanned",
+            "%s, %s" % (fmt(c["scan"]["items_s"]), fmt(c["scan"]["text_mb_s"])), ">= 1,000 MB/s", ok)
         row("classify as `tigris classify` (JSON in/out): items/s",
             "%s (%s MB/s)" % (fmt(c["json"]["items_s"]), fmt(c["json"]["mb_s"])))
+        row("classify on news-like 2 KB items: worker path / alone, items/s",
+            "%s / %s (%s MB/s)" % (fmt(n["wire"]["items_s"]), fmt(n["scan"]["items_s"]),
+                                   fmt(n["scan"]["text_mb_s"])))
+        for name, r in (("synthetic", c), ("news-like", n)):
+            steps = r["hyperscan"]["steps"]
+            row("Hyperscan alone, %s text: MB/s at %s patterns" % (
+                name, " / ".join(fmt(x["patterns"]) for x in steps)),
+                " / ".join(fmt(x["mb_s"]) for x in steps))
     stg = good("stages")
     if stg:
         u = stg["us_per_item"]

@@ -297,7 +297,7 @@ static void
 usage(void)
 {
 	fputs("usage: bench_classify --taxonomy FILE [--runs N] [--warmup N] [--limit ITEMS]"
-	      " ITEMS.jsonl\n",
+	      " [--only scan|wire] ITEMS.jsonl\n",
 	    stderr);
 }
 
@@ -309,9 +309,10 @@ main(int argc, char **argv)
 		{ "runs", required_argument, NULL, 'r' },
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "limit", required_argument, NULL, 'l' },
+		{ "only", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *taxonomy = NULL;
+	const char *taxonomy = NULL, *only = NULL;
 	long runs = 5, warmup = 1, limit = 0;
 	struct corpus c;
 	struct tg_classifier *clf;
@@ -335,6 +336,9 @@ main(int argc, char **argv)
 			break;
 		case 'l':
 			limit = strtol(optarg, NULL, 10);
+			break;
+		case 'o':
+			only = optarg;
 			break;
 		default:
 			usage();
@@ -377,6 +381,8 @@ main(int argc, char **argv)
 		size_t rel;
 
 		/* scan */
+		if (only != NULL && strcmp(only, "scan") != 0)
+			goto wire;
 		t0 = bench_now_ns();
 		c0 = bench_thread_cpu_ns();
 		if (run_scan(clf, &c, r, &rel) != 0)
@@ -389,6 +395,9 @@ main(int argc, char **argv)
 			scan.mb_s[i] = scan.text_mb_s[i] = tmb / s;
 			scan.relevant = rel;
 		}
+		if (only != NULL)
+			continue;
+	wire:
 		/* wire */
 		if (run_wire(clf, &c, a, b, r, &wall, &cpu, &rel) != 0)
 			return 1;
@@ -398,6 +407,8 @@ main(int argc, char **argv)
 			wire.mb_s[i] = wire.text_mb_s[i] = tmb / s;
 			wire.relevant = rel;
 		}
+		if (only != NULL)
+			continue;
 		/* json */
 		c0 = bench_thread_cpu_ns();
 		if (run_json(clf, &c, devnull, r, &rel) != 0)

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Reproducible synthetic corpus for the benchmarks: N feeds of M items (RSS 2.0,
 Atom 1.0 and RSS 1.0, realistic news titles and HTML summaries, a share of them
-on Iraq / US / Iran), 2 KB items as JSON lines for the classifier, and a pool of
-items the live feed server draws from. The same seed always gives the same bytes."""
+on Iraq / US / Iran), 2 KB items as JSON lines for the classifier, 2 KB
+news-like items joined from the labelled evaluation sets (denser in taxonomy
+words than the synthetic ones, as real news is), and a pool of items the live
+feed server draws from. The same seed always gives the same bytes."""
 
 import argparse
 import hashlib
@@ -244,6 +246,32 @@ def rss10(rng, fidx, items):
     return "".join(out)
 
 
+EVAL_SETS = ["items.jsonl", "dev2.jsonl", "dev3.jsonl"]  # the tuning sets, not the holdouts
+
+
+def news_jsonl(path, size, count=5000):
+    """Items of about size bytes of text, each made of consecutive labelled
+    evaluation items (the first one's title, then titles and bodies), cycling
+    through the sets in file order."""
+    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "eval")
+    src = []
+    for name in EVAL_SETS:
+        with open(os.path.join(top, name), encoding="utf-8") as fh:
+            src += [json.loads(line) for line in fh if line.strip()]
+    k = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(count):
+            title, body = src[k % len(src)]["title"], ""
+            while len(title) + len(body) < size:
+                o = src[k % len(src)]
+                part = o["body"] if not body and o["title"] == title else o["title"] + ". " + o["body"]
+                body = (body + " " + part) if body else part
+                k += 1
+            fh.write(json.dumps({"id": "n-%d" % i, "title": title, "body": body[:size - len(title)],
+                                 "categories": ["World"]}, ensure_ascii=False) + "\n")
+    return count
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", required=True)
@@ -304,12 +332,14 @@ def main():
     crel, ctext = jsonl(os.path.join(args.out, "items2k.jsonl"), args.classify_items,
                         args.classify_bytes, "c")
     jsonl(os.path.join(args.out, "pool.jsonl"), args.pool, 500, "p")
+    nnews = news_jsonl(os.path.join(args.out, "news2k.jsonl"), args.classify_bytes)
     manifest = {
         "seed": args.seed, "feeds": args.feeds, "items_per_feed": args.items,
         "feed_items": total_items, "feed_bytes": total_bytes,
         "feed_relevant_share": round(relevant / max(1, total_items), 3),
         "classify_items": args.classify_items, "classify_text_bytes": ctext,
         "classify_relevant_share": round(crel / max(1, args.classify_items), 3),
+        "news_items": nnews,
         "pool_items": args.pool, "sha256": digest.hexdigest(), "files": names,
     }
     with open(os.path.join(args.out, "manifest.json"), "w") as fh:

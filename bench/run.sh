@@ -44,7 +44,7 @@ if [ -n "$missing" ]; then
 	fi
 fi
 
-for prog in tigrisd tigris-worker bench/bench_parse bench/bench_classify bench/bench_httpd \
+for prog in tigrisd tigris-worker bench/bench_parse bench/bench_classify bench/bench_hs bench/bench_httpd \
 	bench/bench_sub; do
 	if [ ! -x "$build/$prog" ]; then
 		echo "bench: $build/$prog is missing; run \`make bench\`" >&2
