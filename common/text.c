@@ -152,6 +152,13 @@ tg_utf8_valid(const char *s, size_t n)
 	uint32_t cp;
 
 	while (i < n) {
+		uint64_t w;
+
+		/* Mostly ASCII: eight bytes at a time while none has its top bit. */
+		if (n - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0)) {
+			i += 8;
+			continue;
+		}
 		if ((unsigned char)s[i] < 0x80) {
 			i++;
 			continue;

@@ -130,6 +130,17 @@ err_append(char *err, size_t errlen, size_t used, const char *file, int line, co
 	return used + ((size_t)n < errlen - used ? (size_t)n : errlen - used - 1);
 }
 
+/* A pattern as messages quote it: whole when short, else its first 60 bytes and
+ * "...", so that the reason after it is never cut off. */
+static const char *
+quote_pattern(const char *regex, char *buf, size_t len)
+{
+	if (strlen(regex) <= 72)
+		return regex;
+	snprintf(buf, len, "%.60s...", regex);
+	return buf;
+}
+
 /* Check every pattern with hs_expression_info (to report each bad one by line)
  * and learn which have a fixed width. Returns the number of bad patterns. */
 static int
@@ -143,10 +154,11 @@ check_patterns(struct tg_classifier *c, char *err, size_t errlen)
 		hs_expr_info_t *info = NULL;
 		hs_compile_error_t *cerr = NULL;
 		unsigned flags = t->patterns[i].flags & TG_TAX_CASELESS ? HS_FLAG_CASELESS : 0;
-		char why[512];
+		char why[512], q[80];
 
 		if (hs_expression_info(t->patterns[i].regex, flags, &info, &cerr) != HS_SUCCESS) {
-			snprintf(why, sizeof(why), "bad pattern /%s/: %s", t->patterns[i].regex,
+			snprintf(why, sizeof(why), "bad pattern /%s/: %s",
+			    quote_pattern(t->patterns[i].regex, q, sizeof(q)),
 			    cerr ? cerr->message : "unknown error");
 			hs_free_compile_error(cerr);
 			used = err_append(err, errlen, used, t->file, t->patterns[i].line, why);
@@ -155,7 +167,7 @@ check_patterns(struct tg_classifier *c, char *err, size_t errlen)
 		}
 		if (info->min_width == 0) {
 			snprintf(why, sizeof(why), "pattern /%s/ can match empty text",
-			    t->patterns[i].regex);
+			    quote_pattern(t->patterns[i].regex, q, sizeof(q)));
 			used = err_append(err, errlen, used, t->file, t->patterns[i].line, why);
 			bad++;
 		} else if (info->min_width == info->max_width && info->max_width != UINT_MAX)
@@ -252,12 +264,13 @@ compile_db(struct tg_classifier *c, char *err, size_t errlen)
 	}
 	if (hs_compile_multi(expr, flags, ids, (unsigned)c->nexprs, HS_MODE_BLOCK, NULL,
 	    &c->db, &cerr) != HS_SUCCESS) {
-		char why[512];
+		char why[512], q[80];
 
 		if (cerr && cerr->expression >= 0 && cerr->expression < c->nexprs) {
 			const struct tg_tax_pattern *p = &t->patterns[first[cerr->expression]];
 
-			snprintf(why, sizeof(why), "pattern /%s/: %s", p->regex, cerr->message);
+			snprintf(why, sizeof(why), "pattern /%s/: %s",
+			    quote_pattern(p->regex, q, sizeof(q)), cerr->message);
 			err_append(err, errlen, 0, t->file, p->line, why);
 		} else
 			snprintf(err, errlen, "%s: compiling patterns: %s", t->file,

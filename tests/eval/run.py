@@ -2,10 +2,14 @@
 # Scores the classifier against the labelled evaluation set: feeds every item to
 # `tigris classify`, prints per-tag precision/recall/F1, averages, the exact-match
 # rate and the misclassified items, and fails when a tag regresses against the
-# recorded baseline. --check-data validates the data files instead. Stdlib only.
+# recorded baseline. Several --data files are scored as one set; without
+# --baseline the figures are only printed (the held-out sets). --check-data
+# validates the data files instead. Stdlib only.
 #
 #   tests/eval/run.py --tigris build/tigris --taxonomy deploy/taxonomy.tgt \
-#       --data tests/data/eval/items.jsonl --baseline tests/data/eval-baseline.json
+#       --data tests/data/eval/items.jsonl --data tests/data/eval/dev2.jsonl \
+#       --data tests/data/eval/dev3.jsonl --baseline tests/data/eval-baseline.json
+#   tests/eval/run.py --tigris ... --taxonomy ... --data tests/data/eval/holdout.jsonl
 #   tests/eval/run.py --check-data [--data FILE ...]
 #
 # Exit status: 0 ok, 1 regression or classify failure or bad data, 2 usage.
@@ -26,8 +30,8 @@ TOLERANCE = 0.02
 MAX_LISTED = 40
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_DATA = [os.path.join(TOP, "tests/data/eval/items.jsonl"),
-                os.path.join(TOP, "tests/data/eval/holdout.jsonl")]
+DEFAULT_DATA = [os.path.join(TOP, "tests/data/eval", f) for f in
+                ("items.jsonl", "dev2.jsonl", "dev3.jsonl", "holdout.jsonl", "holdout2.jsonl")]
 
 
 def gold_relevant(tags):
@@ -318,12 +322,20 @@ def main():
 
 	if a.check_data:
 		return check_data(a.data or DEFAULT_DATA, a.baseline)
-	if not (a.tigris and a.taxonomy and a.data and a.baseline):
-		ap.error("--tigris, --taxonomy, --data and --baseline are required")
-	if len(a.data) != 1:
-		ap.error("give one --data file to evaluate")
-	data = a.data[0]
-	items, errs = load_items(data)
+	if not (a.tigris and a.taxonomy and a.data):
+		ap.error("--tigris, --taxonomy and --data are required")
+	if a.write_baseline and not a.baseline:
+		ap.error("--write-baseline needs --baseline")
+	data = " + ".join(a.data)
+	items, errs, seen = [], [], set()
+	for path in a.data:
+		more, e = load_items(path)
+		errs += e
+		for it in more:
+			if it["id"] in seen:
+				errs.append("%s: id %s is also in another --data file" % (path, it["id"]))
+			seen.add(it["id"])
+		items += more
 	if errs:
 		for e in errs:
 			print(e, file=sys.stderr)
@@ -345,6 +357,8 @@ def main():
 			json.dump(figures(res), f, indent=1)
 			f.write("\n")
 		print("wrote baseline %s" % a.baseline)
+		return 0
+	if not a.baseline:
 		return 0
 	bad = compare(res, a.baseline)
 	for b in bad:

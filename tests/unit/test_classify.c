@@ -228,6 +228,22 @@ test_bad_patterns_reported(void **state)
 	assert_null(c);
 	assert_non_null(strstr(err, ":2: unknown statement 'bogus'"));
 	unlink(path);
+	/* A long bad regex is quoted shortened, so the reason is never cut off. */
+	{
+		char tax[1024];
+		int n = snprintf(tax, sizeof(tax), "tag a topic 1\nterm x a 1\n    /(");
+
+		for (int i = 0; i < 60; i++)
+			n += snprintf(tax + n, sizeof(tax) - (size_t)n, "abcdefghij|");
+		snprintf(tax + n, sizeof(tax) - (size_t)n, "z/\n");
+		write_tmp(path, sizeof(path), tax);
+	}
+	c = tg_classifier_load(path, err, sizeof(err));
+	assert_null(c);
+	if (strstr(err, ":3: bad pattern /(abcdefghij|") == NULL || strstr(err, ".../: ") == NULL ||
+	    strstr(err, "arenthes") == NULL) /* Hyperscan: "Missing close parenthesis..." */
+		fail_msg("got: %s", err);
+	unlink(path);
 }
 
 /* ---- the default taxonomy ---- */

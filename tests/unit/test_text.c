@@ -90,6 +90,24 @@ test_utf8_valid_and_sanitize(void **state)
 	assert_true(tg_utf8_valid(b.data, b.len));
 	tg_buf_free(&b);
 
+	/* The ASCII fast path (eight bytes at a time) must still see a bad byte,
+	 * a truncated or overlong sequence at every position after a long ASCII
+	 * run, and stop reading at n. */
+	for (size_t pre = 0; pre < 20; pre++) {
+		char t[40];
+
+		memset(t, 'a', sizeof(t));
+		memcpy(t + pre, "\xC3\xA9", 2);
+		assert_true(tg_utf8_valid(t, pre + 2));
+		assert_true(tg_utf8_valid(t, sizeof(t)));
+		assert_false(tg_utf8_valid(t, pre + 1)); /* cut inside the character */
+		t[pre] = (char)0xFF;
+		assert_false(tg_utf8_valid(t, sizeof(t)));
+		memcpy(t + pre, "\xC0\xAF", 2); /* overlong '/' */
+		assert_false(tg_utf8_valid(t, sizeof(t)));
+		assert_true(tg_utf8_valid(t, pre)); /* the bad bytes lie past n */
+	}
+
 	/* A cap that falls inside a character keeps whole characters only. */
 	tg_buf_init(&b, 4);
 	assert_int_equal(tg_utf8_sanitize(&b, "ab\xE2\x82\xAC", 5), -1);
