@@ -202,7 +202,7 @@ main(int argc, char **argv)
 			    a.alert_id);
 			a.published_ms = tg_now_wall_ms();
 			a.item = *it; /* borrowed, as the daemon does */
-			memcpy(&a.result, &results[k], sizeof(a.result));
+			tg_result_copy(&a.result, &results[k]);
 			json[k] = tg_alert_encode(&a, &json_len[k]);
 			if (json[k] == NULL)
 				return 1;

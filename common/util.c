@@ -19,6 +19,29 @@ tg_buf_init(struct tg_buf *b, size_t limit)
 }
 
 int
+tg_buf_reserve(struct tg_buf *b, size_t n)
+{
+	size_t need;
+	char *nd;
+
+	if (n > SIZE_MAX - b->len - 1)
+		return -1;
+	if (b->limit && b->len + n > b->limit)
+		n = b->limit - b->len;
+	need = b->len + n + 1;
+	if (need <= b->cap)
+		return 0;
+	nd = tg_try_realloc(b->data, need);
+	if (nd == NULL)
+		return -1;
+	if (b->data == NULL)
+		nd[0] = '\0';
+	b->data = nd;
+	b->cap = need;
+	return 0;
+}
+
+int
 tg_buf_append(struct tg_buf *b, const void *p, size_t n)
 {
 	size_t need, ncap;

@@ -25,6 +25,11 @@ void tg_buf_init(struct tg_buf *b, size_t limit);
  * (the buffer is then unchanged). */
 int tg_buf_append(struct tg_buf *b, const void *p, size_t n);
 
+/* Make room for n more bytes (and the NUL) at once, capped at the limit, so a
+ * writer that knows its size roughly does not grow the buffer step by step.
+ * Returns 0, or -1 when memory ran out (the buffer is then unchanged). */
+int tg_buf_reserve(struct tg_buf *b, size_t n);
+
 /* Append a NUL-terminated string; as tg_buf_append. */
 int tg_buf_append_str(struct tg_buf *b, const char *s);
 

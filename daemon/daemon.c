@@ -467,7 +467,7 @@ on_result(void *arg, struct tg_job *job, const struct tg_result *r)
 	    a->alert_id);
 	a->published_ms = tg_now_wall_ms();
 	a->item = job->item; /* borrowed for encoding */
-	memcpy(&a->result, r, sizeof(*r));
+	tg_result_copy(&a->result, r);
 	json = tg_alert_encode(a, &len);
 	tg_item_init(&a->item);
 	if (json == NULL) {

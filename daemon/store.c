@@ -129,7 +129,6 @@ static const char schema_sql[] =
 	" categories TEXT," /* likewise */
 	" PRIMARY KEY (feed_id, item_id));"
 	"CREATE INDEX items_state ON items(state);"
-	"CREATE INDEX items_seq ON items(seq);"
 	/* The outbox and the replay history: every alert, by sequence number. */
 	"CREATE TABLE alerts ("
 	" seq INTEGER PRIMARY KEY,"
@@ -327,6 +326,11 @@ schema_init(struct tg_store *st, char *err, size_t errlen)
 		    st->path, version, STORE_SCHEMA_VERSION);
 		goto out;
 	}
+	/* Stores made before it was found unused had an index on items(seq): it only
+	 * cost a write per alert. */
+	if (exec_sql(st, "DROP INDEX IF EXISTS items_seq", "dropping an unused index", err,
+	    errlen) < 0)
+		goto out;
 	if (meta_get(st, "epoch", &epoch, err, errlen) < 0)
 		goto out;
 	if (epoch == NULL) {

@@ -116,21 +116,69 @@ put_key_str(struct tg_buf *b, const char *key, const char *v, bool *ok)
 	put(b, ",", 1, ok);
 }
 
+/* Decimal digits of v (no sign) ending at end; returns where they start. */
+static char *
+put_digits(char *end, unsigned long long v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+/* An integer, without snprintf (the encoder writes a score of them per alert). */
 static void
 put_int(struct tg_buf *b, long long v, bool *ok)
 {
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%lld", v);
+	char num[24], *end = num + sizeof(num), *p;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
 
-	put(b, num, (size_t)n, ok);
+	p = put_digits(end, u);
+	if (v < 0)
+		*--p = '-';
+	put(b, p, (size_t)(end - p), ok);
 }
 
-/* A real as jansson writes it with 7 digits: always with a '.' or an exponent. */
+/* A real as jansson writes it with 7 significant digits ("%.7g"), always with a
+ * '.' or an exponent. Scores and thresholds are nearly always short binary
+ * fractions (3.5, 0.25, 2): those under 10,000 with at most three decimals are
+ * written directly, which gives the same text; anything else goes to snprintf. */
 static void
 put_real(struct tg_buf *b, double v, bool *ok)
 {
 	char num[40];
-	int n = snprintf(num, sizeof(num), "%.7g", v);
+	double x = v * 1000.0;
+	int n;
+
+	if (v > -10000.0 && v < 10000.0 && x == (double)(long long)x) {
+		long long m = (long long)x;
+		unsigned long long u = m < 0 ? 0ull - (unsigned long long)m : (unsigned long long)m;
+		unsigned frac = (unsigned)(u % 1000);
+		char *end = num + sizeof(num), *p = end;
+
+		if (frac == 0)
+			*--p = '0';
+		else {
+			int digits = 3;
+
+			while (frac % 10 == 0) {
+				frac /= 10;
+				digits--;
+			}
+			while (digits-- > 0) {
+				*--p = (char)('0' + frac % 10);
+				frac /= 10;
+			}
+		}
+		*--p = '.';
+		p = put_digits(p, u / 1000);
+		if (m < 0)
+			*--p = '-';
+		put(b, p, (size_t)(end - p), ok);
+		return;
+	}
+	n = snprintf(num, sizeof(num), "%.7g", v);
 
 	if (strpbrk(num, ".eEn") == NULL && n < (int)sizeof(num) - 2) {
 		memcpy(num + n, ".0", 3);
@@ -151,6 +199,12 @@ put_list(struct tg_buf *b, char *const *v, size_t n, bool *ok)
 	put(b, "]", 1, ok);
 }
 
+static size_t
+text_len(const char *s)
+{
+	return s ? strlen(s) : 0;
+}
+
 char *
 tg_alert_encode(const struct tg_alert *a, size_t *len)
 {
@@ -161,6 +215,13 @@ tg_alert_encode(const struct tg_alert *a, size_t *len)
 	uint32_t ntags = r->ntags < TG_RESULT_MAX_TAGS ? r->ntags : TG_RESULT_MAX_TAGS;
 
 	tg_buf_init(&b, TG_ALERT_MAX_BYTES);
+	/* One allocation for most alerts: the item's text plus room for the rest
+	 * (escapes and a long evidence list may still grow it). */
+	if (tg_buf_reserve(&b, text_len(it->title) + text_len(it->summary) + text_len(it->link) +
+	    1024 + 160 * (size_t)ntags) != 0) {
+		tg_buf_free(&b);
+		return NULL;
+	}
 	PUT_LIT(&b, "{\"v\":", &ok);
 	put_int(&b, TG_ALERT_VERSION, &ok);
 	PUT_LIT(&b, ",\"type\":\"alert\",\"alert_id\":", &ok);

@@ -7,6 +7,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "../common/text.h"
@@ -24,6 +25,24 @@ tg_result_reset(struct tg_result *r)
 	r->taxonomy[0] = '\0';
 	r->relevant = false;
 	r->ntags = 0;
+}
+
+void
+tg_result_copy(struct tg_result *dst, const struct tg_result *src)
+{
+	uint32_t n = src->ntags < TG_RESULT_MAX_TAGS ? src->ntags : TG_RESULT_MAX_TAGS;
+
+	memcpy(dst->taxonomy, src->taxonomy, sizeof(dst->taxonomy));
+	dst->relevant = src->relevant;
+	dst->ntags = n;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct tg_tag *t = &src->tags[i];
+		uint32_t ne = t->nevidence < TG_TAG_MAX_EVIDENCE ? t->nevidence : TG_TAG_MAX_EVIDENCE;
+
+		/* name, score, threshold, nevidence, then the evidence in use */
+		memcpy(&dst->tags[i], t, offsetof(struct tg_tag, evidence));
+		memcpy(dst->tags[i].evidence, t->evidence, ne * sizeof(t->evidence[0]));
+	}
 }
 
 /* Copy at most max-1 bytes of s into dst, cut on a character boundary. */

@@ -59,6 +59,10 @@ struct tg_result {
 /* Empty the result (keeps nothing; no memory is owned). */
 void tg_result_reset(struct tg_result *r);
 
+/* Copy src into dst: the header and the tags in use only (a whole struct
+ * tg_result is about 20 KB, a typical result a few hundred bytes). */
+void tg_result_copy(struct tg_result *dst, const struct tg_result *src);
+
 /* Add a tag (name truncated to fit); returns it, or NULL when the result is full. */
 struct tg_tag *tg_result_add_tag(struct tg_result *r, const char *name, float score,
     float threshold);

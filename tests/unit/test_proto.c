@@ -1210,6 +1210,61 @@ test_alert_roundtrip(void **state)
 	free(got);
 }
 
+/* Scores, thresholds and integers are written without snprintf on the fast
+ * path: the text must be what "%.7g" (plus ".0" when it has no '.' or
+ * exponent) and "%lld" give, for fast-path and fallback values alike. */
+static void
+test_alert_numbers(void **state)
+{
+	static const float reals[] = {
+		0, 1, 2.5f, 3, 0.25f, 0.125f, 1.375f, 9999.5f, -2.5f, 0.001f, 0.1f, 1.1f,
+		12345.5f, 0.0005f, 1e-7f, 3.14159265f, 250000, -0.75f, 4095.875f,
+	};
+	static const long long ints[] = { 0, 7, -7, 1234567890123LL, -9223372036854775807LL };
+	struct tg_alert *a = tg_malloc(sizeof(*a));
+	struct tg_result *copy = tg_malloc(sizeof(*copy));
+	char want[64], *s;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+		int n;
+
+		sample_alert(a);
+		a->result.tags[0].score = reals[i];
+		a->result.tags[0].threshold = reals[i];
+		s = tg_alert_encode(a, &len);
+		assert_non_null(s);
+		n = snprintf(want, sizeof(want), ",\"score\":%.7g", (double)reals[i]);
+		if (strpbrk(want + 9, ".eEn") == NULL)
+			snprintf(want + n, sizeof(want) - (size_t)n, ".0");
+		if (strstr(s, want) == NULL)
+			fail_msg("%.9g: want %s in %s", (double)reals[i], want, s);
+		tg_alert_clear(a);
+		free(s);
+	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		sample_alert(a);
+		a->seq = (uint64_t)ints[i];
+		a->published_ms = ints[i];
+		s = tg_alert_encode(a, &len);
+		assert_non_null(s);
+		snprintf(want, sizeof(want), ",\"published_ms\":%lld,", ints[i]);
+		if (strstr(s, want) == NULL)
+			fail_msg("want %s in %s", want, s);
+		tg_alert_clear(a);
+		free(s);
+	}
+	/* tg_result_copy copies what is in use, and that is all a reader sees. */
+	sample_alert(a);
+	memset(copy, 0x5a, sizeof(*copy));
+	tg_result_copy(copy, &a->result);
+	assert_results_equal(&a->result, copy);
+	tg_alert_clear(a);
+	free(a);
+	free(copy);
+}
+
 static void
 test_alert_decode_rejects(void **state)
 {
@@ -1654,6 +1709,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_alert_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_encoder_escapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_numbers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_decode_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_topics_pub_sub, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_bytes_survived, setup, teardown),

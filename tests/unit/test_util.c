@@ -84,6 +84,44 @@ test_buf_counts_only_memory_failures(void **state)
 	tg_buf_free(&b);
 }
 
+/* tg_buf_reserve allocates once, up to the cap, and appends then do not move the
+ * data; an empty reserved buffer is a valid empty string. */
+static void
+test_buf_reserve(void **state)
+{
+	struct tg_buf b;
+	char *before;
+
+	(void)state;
+	tg_buf_init(&b, 0);
+	assert_int_equal(tg_buf_reserve(&b, 1000), 0);
+	assert_true(b.cap >= 1001);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	before = b.data;
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(tg_buf_append(&b, "0123456789", 10), 0);
+	assert_ptr_equal(b.data, before);
+	assert_int_equal(b.len, 1000);
+	assert_int_equal(tg_buf_reserve(&b, 10), 0); /* grows past what it holds */
+	assert_true(b.cap >= 1011);
+	assert_int_equal(memcmp(b.data + 990, "0123456789", 10), 0);
+	tg_buf_free(&b);
+	/* capped: room for the limit only, and the limit still holds */
+	tg_buf_init(&b, 16);
+	assert_int_equal(tg_buf_reserve(&b, 1u << 20), 0);
+	assert_true(b.cap >= 17 && b.cap < 1024);
+	assert_int_equal(tg_buf_append(&b, "0123456789abcdef", 16), 0);
+	assert_int_equal(tg_buf_append(&b, "x", 1), -1);
+	tg_buf_free(&b);
+	/* more than memory can hold fails, and the buffer is unchanged */
+	tg_buf_init(&b, 0);
+	assert_int_equal(tg_buf_append(&b, "ab", 2), 0);
+	assert_int_equal(tg_buf_reserve(&b, HUGE_SIZE), -1);
+	assert_string_equal(b.data, "ab");
+	tg_buf_free(&b);
+}
+
 static void *
 fail_once(void *arg)
 {
@@ -115,6 +153,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_try_alloc_counts_failures),
 		cmocka_unit_test(test_buf_counts_only_memory_failures),
+		cmocka_unit_test(test_buf_reserve),
 		cmocka_unit_test(test_failures_are_per_thread),
 	};
 
