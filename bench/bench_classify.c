@@ -137,14 +137,13 @@ run_scan(struct tg_classifier *clf, const struct corpus *c, struct tg_result *r,
 	return 0;
 }
 
-/* Per item as the worker: receive the ITEM, decode it, join its categories,
+/* Per item as the worker: receive the ITEM, decode it (a view into the frames),
  * classify, send the RESULT. The ITEMs are queued (untimed) before, the RESULTs
  * drained and checked (untimed) after. */
 static int
 run_wire(struct tg_classifier *clf, const struct corpus *c, void *daemon_side, void *worker_side,
     struct tg_result *r, int64_t *elapsed_ns, int64_t *cpu_ns, size_t *rel)
 {
-	struct tg_buf cats;
 	char err[512];
 	int64_t t0, c0;
 	size_t got = 0;
@@ -155,12 +154,11 @@ run_wire(struct tg_classifier *clf, const struct corpus *c, void *daemon_side, v
 			fprintf(stderr, "bench_classify: item send: %s\n", zmq_strerror(zmq_errno()));
 			return -1;
 		}
-	tg_buf_init(&cats, 1u << 20);
 	t0 = bench_now_ns();
 	c0 = bench_thread_cpu_ns();
 	while (got < c->n) {
 		struct tg_wire_msg m;
-		struct tg_item it;
+		struct tg_item_view v;
 		struct tg_classify_input in;
 		uint64_t delivery;
 
@@ -168,37 +166,28 @@ run_wire(struct tg_classifier *clf, const struct corpus *c, void *daemon_side, v
 			fprintf(stderr, "bench_classify: recv: %s\n", err);
 			return -1;
 		}
-		tg_item_init(&it);
 		if (tg_wire_check_header(&m, 0, err, sizeof(err)) != TG_WIRE_ITEM ||
-		    tg_item_decode(&m, 0, &delivery, &it, err, sizeof(err)) != 0) {
+		    tg_item_decode_view(&m, 0, &delivery, &v, err, sizeof(err)) != 0) {
 			fprintf(stderr, "bench_classify: decode: %s\n", err);
 			return -1;
 		}
-		tg_buf_reset(&cats);
-		for (size_t k = 0; k < it.ncategories; k++) {
-			if (k)
-				tg_buf_append(&cats, "\n", 1);
-			tg_buf_append_str(&cats, it.categories[k]);
-		}
-		in.title = it.title ? it.title : "";
-		in.title_len = strlen(in.title);
-		in.summary = it.summary ? it.summary : "";
-		in.summary_len = strlen(in.summary);
-		in.categories = cats.data ? cats.data : "";
-		in.categories_len = cats.len;
+		in.title = v.title;
+		in.title_len = v.title_len;
+		in.summary = v.summary;
+		in.summary_len = v.summary_len;
+		in.categories = v.categories;
+		in.categories_len = v.categories_len;
 		if (tg_classify(clf, &in, r, err, sizeof(err)) != 0 ||
 		    tg_result_send(worker_side, NULL, 0, delivery, r) != 0) {
 			fprintf(stderr, "bench_classify: classify/send failed: %s\n", err);
 			return -1;
 		}
 		*rel += r->relevant;
-		tg_item_clear(&it);
 		tg_wire_msg_close(&m);
 		got++;
 	}
 	*elapsed_ns = bench_now_ns() - t0;
 	*cpu_ns = bench_thread_cpu_ns() - c0;
-	tg_buf_free(&cats);
 	for (size_t i = 0; i < c->n; i++) {
 		struct tg_wire_msg m;
 		uint64_t delivery;

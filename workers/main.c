@@ -32,7 +32,6 @@ struct worker {
 	void *sock;
 	struct tg_classifier *clf;
 	struct tg_hello hello;
-	struct tg_buf cats;
 	struct tg_result result;
 	uint64_t done;
 	int64_t last_heard_ms; /* anything from the daemon, heartbeats included */
@@ -77,32 +76,25 @@ usage(FILE *f)
 static void
 handle_item(struct worker *w, const struct tg_wire_msg *m)
 {
-	struct tg_item it;
+	struct tg_item_view v;
 	struct tg_classify_input in;
 	uint64_t delivery;
 	char err[512];
 
-	tg_item_init(&it);
-	if (tg_item_decode(m, 0, &delivery, &it, err, sizeof(err)) != 0) {
+	/* A view into the frames: validated like a decode, nothing copied. */
+	if (tg_item_decode_view(m, 0, &delivery, &v, err, sizeof(err)) != 0) {
 		tg_warn("rejected an item message: %s", err);
 		return;
 	}
-	tg_buf_reset(&w->cats);
-	for (size_t i = 0; i < it.ncategories; i++) {
-		if (i)
-			tg_buf_append(&w->cats, "\n", 1);
-		tg_buf_append_str(&w->cats, it.categories[i]);
-	}
-	memset(&in, 0, sizeof(in));
-	in.title = it.title ? it.title : "";
-	in.title_len = strlen(in.title);
-	in.summary = it.summary ? it.summary : "";
-	in.summary_len = strlen(in.summary);
-	in.categories = w->cats.data ? w->cats.data : "";
-	in.categories_len = w->cats.len;
+	in.title = v.title;
+	in.title_len = v.title_len;
+	in.summary = v.summary;
+	in.summary_len = v.summary_len;
+	in.categories = v.categories;
+	in.categories_len = v.categories_len;
 	if (tg_classify(w->clf, &in, &w->result, err, sizeof(err)) != 0) {
 		/* Answer anyway, untagged, so that the item is not stuck. */
-		tg_warn("item %s: classification failed: %s", it.id, err);
+		tg_warn("item %.*s: classification failed: %s", (int)v.id_len, v.id, err);
 		tg_result_reset(&w->result);
 		snprintf(w->result.taxonomy, sizeof(w->result.taxonomy), "%s",
 		    tg_classifier_version(w->clf));
@@ -110,7 +102,6 @@ handle_item(struct worker *w, const struct tg_wire_msg *m)
 	if (tg_result_send(w->sock, NULL, 0, delivery, &w->result) != 0)
 		tg_warn("cannot send a result: %s", zmq_strerror(zmq_errno()));
 	w->done++;
-	tg_item_clear(&it);
 }
 
 static void
@@ -218,7 +209,6 @@ main(int argc, char **argv)
 		tg_err("cannot load the taxonomy:\n%s", err);
 		return 2;
 	}
-	tg_buf_init(&w.cats, 1 << 20);
 	w.hello.credit = (uint32_t)credit;
 	w.hello.pid = (uint32_t)getpid();
 	ctx = zmq_ctx_new();
@@ -280,6 +270,5 @@ out:
 	if (ctx)
 		zmq_ctx_term(ctx);
 	tg_classifier_free(w.clf);
-	tg_buf_free(&w.cats);
 	return rc;
 }
