@@ -538,12 +538,15 @@ static void
 on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct tg_daemon *d = arg;
-	char json[160];
+	char json[160], err[512];
 	int n = snprintf(json, sizeof(json), "{\"v\":1,\"type\":\"heartbeat\",\"epoch\":\"%s\","
 					     "\"seq\":%llu}",
 	    d->epoch, (unsigned long long)d->published_seq);
 
 	tg_alert_publish_heartbeat(d->pub, json, (size_t)n);
+	/* The store's checkpoint thread cannot log itself: its failures surface here. */
+	if (tg_store_checkpoint_error(d->store, err, sizeof(err)) != 0)
+		tg_err("%s (the write-ahead log grows until a checkpoint succeeds)", err);
 }
 
 /* Forget alerts older than the replay retention. */
@@ -961,6 +964,7 @@ http_metrics(void *arg, struct tg_buf *out)
 	ms.redelivered = st.redelivered;
 	ms.rejected = st.rejected;
 	ms.dead_letters = st.dead;
+	tg_store_checkpoint_stats(d->store, &ms.checkpoints, &ms.checkpoint_failures);
 	if (d->curve) {
 		unsigned long long admitted, refused, failed;
 

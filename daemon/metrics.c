@@ -40,7 +40,7 @@ struct tg_metrics {
 	/* the tigris metrics */
 	struct tg_metric *fetches, *fetch_bytes, *fetch_duration, *items, *parse_errors;
 	struct tg_metric *alerts, *alerts_relevant, *alert_tags, *publish_latency;
-	struct tg_metric *queued, *inflight, *workers, *feeds, *redelivered, *rejected, *dead, *curve;
+	struct tg_metric *queued, *inflight, *workers, *feeds, *redelivered, *rejected, *dead, *curve, *ckpt;
 	struct tg_metric *start_time;
 };
 
@@ -477,6 +477,11 @@ tg_metrics_new(void)
 	m->dead = own(m, TG_METRIC_COUNTER, "tigris_dead_letters_total",
 	    "Items given up after taking down max_attempts workers (kept in the store).", NULL,
 	    NULL, 0);
+	m->ckpt = own(m, TG_METRIC_COUNTER, "tigris_store_checkpoints_total",
+	    "Background WAL checkpoints of the store by result: ok (or busy), failed.", "result",
+	    NULL, 0);
+	tg_metric_set(m->ckpt, "ok", 0);
+	tg_metric_set(m->ckpt, "failed", 0);
 	m->curve = own(m, TG_METRIC_COUNTER, "tigris_curve_clients_total",
 	    "Clients of the CURVE-secured sockets by outcome: admitted, refused (key not in "
 	    "curve_clients), handshake_failed (plaintext or broken handshake). Absent without CURVE.",
@@ -578,6 +583,8 @@ tg_metrics_set_state(struct tg_metrics *m, const struct tg_metrics_state *s)
 	tg_metric_set(m->redelivered, NULL, (double)s->redelivered);
 	tg_metric_set(m->rejected, NULL, (double)s->rejected);
 	tg_metric_set(m->dead, NULL, (double)s->dead_letters);
+	tg_metric_set(m->ckpt, "ok", (double)(s->checkpoints - s->checkpoint_failures));
+	tg_metric_set(m->ckpt, "failed", (double)s->checkpoint_failures);
 	if (s->curve) {
 		tg_metric_set(m->curve, "admitted", (double)s->curve_admitted);
 		tg_metric_set(m->curve, "refused", (double)s->curve_refused);

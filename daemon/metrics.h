@@ -50,6 +50,8 @@ struct tg_metrics_state {
 	uint64_t redelivered;   /* dispatch: items sent again (cumulative) */
 	uint64_t rejected;      /* dispatch: invalid messages received (cumulative) */
 	uint64_t dead_letters;  /* dispatch: items given up as poison (cumulative) */
+	unsigned long long checkpoints;         /* store: background WAL checkpoints run */
+	unsigned long long checkpoint_failures; /* of which failed (not merely busy) */
 	bool curve;             /* CURVE is on: the three counts below are exported */
 	uint64_t curve_admitted; /* ZAP: clients admitted (cumulative) */
 	uint64_t curve_refused;  /* ZAP: clients refused, key not listed (cumulative) */

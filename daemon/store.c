@@ -1,11 +1,14 @@
 /*
  * The daemon's SQLite store: feeds with their validators and health, and every
  * item seen with its journal state. Statements are prepared once at open and
- * reused; each batch of items is one transaction.
+ * reused; each batch of items is one transaction. WAL checkpoints (which copy
+ * the log into the database and fsync it) run on a thread of the store's own,
+ * with its own connection, so the daemon's thread never waits for the disk.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +27,8 @@
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_MAX_ERROR_LEN 1024 /* cap on a feed's last_error */
 #define STORE_PENDING_BATCH 256  /* pending items loaded per query */
+#define STORE_CKPT_PAGES 1000     /* WAL pages that wake the checkpointer (SQLite's default) */
+#define STORE_CKPT_IDLE_MS 2000   /* and it looks anyway this often */
 
 enum {
 	S_BEGIN,
@@ -147,12 +152,28 @@ static const char schema_sql[] =
 	" dead_ms INTEGER NOT NULL,"
 	" PRIMARY KEY (feed_id, item_id));";
 
+/* The checkpointer: a thread with its own connection, woken by the WAL hook of
+ * the daemon's connection when the log passes STORE_CKPT_PAGES. */
+struct ckpt {
+	pthread_t thread;
+	bool started;
+	sqlite3 *db;
+	pthread_mutex_t mu;    /* guards the fields below */
+	pthread_cond_t cv;
+	bool stop, kick;
+	unsigned long long runs;
+	unsigned long long failures; /* checkpoints that failed (not merely busy) */
+	char error[256];       /* the last failure, "" when none */
+};
+
 struct tg_store {
 	sqlite3 *db;
 	char *path;     /* of tigris.db, for messages */
 	int lockfd;     /* flock'd <dir>/tigris.lock: one daemon per state dir */
 	char epoch[33]; /* 32 hex digits */
 	sqlite3_stmt *stmt[S_NSTMT];
+	struct ckpt ckpt;
+	unsigned long long ckpt_reported; /* failures already handed to the daemon */
 };
 
 static int
@@ -396,6 +417,152 @@ dir_join(const char *dir, const char *name)
 	return p;
 }
 
+static void *
+ckpt_main(void *arg)
+{
+	struct ckpt *k = arg;
+
+	pthread_mutex_lock(&k->mu);
+	while (!k->stop) {
+		struct timespec until;
+		int rc, log = 0, done = 0;
+
+		if (!k->kick) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += STORE_CKPT_IDLE_MS / 1000;
+			pthread_cond_timedwait(&k->cv, &k->mu, &until);
+			if (k->stop)
+				break;
+		}
+		k->kick = false;
+		pthread_mutex_unlock(&k->mu);
+		/* PASSIVE: copy what no reader still needs, never block the writer. */
+		rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+		pthread_mutex_lock(&k->mu);
+		k->runs++;
+		if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) {
+			k->failures++;
+			snprintf(k->error, sizeof(k->error), "%s", sqlite3_errmsg(k->db));
+		}
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+/* The WAL hook of the daemon's connection (after each commit): wake the
+ * checkpointer when the log is long. Replaces SQLite's own auto-checkpoint,
+ * which would run in the committing thread. */
+static int
+on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct ckpt *k = arg;
+
+	(void)db;
+	(void)name;
+	if (pages >= STORE_CKPT_PAGES) {
+		pthread_mutex_lock(&k->mu);
+		k->kick = true;
+		pthread_cond_signal(&k->cv);
+		pthread_mutex_unlock(&k->mu);
+	}
+	return SQLITE_OK;
+}
+
+static int
+ckpt_start(struct tg_store *st, char *err, size_t errlen)
+{
+	struct ckpt *k = &st->ckpt;
+
+	if (sqlite3_open_v2(st->path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+		NULL) != SQLITE_OK) {
+		fail_msg(err, errlen, "store %s: opening the checkpoint connection: %s", st->path,
+		    k->db ? sqlite3_errmsg(k->db) : "out of memory");
+		return -1;
+	}
+	sqlite3_busy_timeout(k->db, STORE_BUSY_TIMEOUT_MS);
+	/* This connection never writes; it must not checkpoint on close either
+	 * while the daemon's connection is open (the daemon's close does). */
+	sqlite3_db_config(k->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	/* A connection learns that the database is in WAL mode when it first reads;
+	 * until then a checkpoint on it does nothing. */
+	if (sqlite3_exec(k->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		fail_msg(err, errlen, "store %s: reading on the checkpoint connection: %s",
+		    st->path, sqlite3_errmsg(k->db));
+		sqlite3_close(k->db);
+		k->db = NULL;
+		return -1;
+	}
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	if (pthread_create(&k->thread, NULL, ckpt_main, k) != 0) {
+		fail_msg(err, errlen, "store %s: cannot start the checkpoint thread", st->path);
+		pthread_cond_destroy(&k->cv);
+		pthread_mutex_destroy(&k->mu);
+		return -1;
+	}
+	k->started = true;
+	sqlite3_wal_hook(st->db, on_wal_commit, k);
+	return 0;
+}
+
+static void
+ckpt_stop(struct tg_store *st)
+{
+	struct ckpt *k = &st->ckpt;
+
+	if (k->started) {
+		if (st->db)
+			sqlite3_wal_hook(st->db, NULL, NULL);
+		pthread_mutex_lock(&k->mu);
+		k->stop = true;
+		pthread_cond_signal(&k->cv);
+		pthread_mutex_unlock(&k->mu);
+		pthread_join(k->thread, NULL);
+		pthread_cond_destroy(&k->cv);
+		pthread_mutex_destroy(&k->mu);
+		k->started = false;
+	}
+	if (k->db) {
+		sqlite3_close(k->db);
+		k->db = NULL;
+	}
+}
+
+void
+tg_store_checkpoint_stats(struct tg_store *st, unsigned long long *runs,
+    unsigned long long *failures)
+{
+	struct ckpt *k = &st->ckpt;
+
+	*runs = *failures = 0;
+	if (!k->started)
+		return;
+	pthread_mutex_lock(&k->mu);
+	*runs = k->runs;
+	*failures = k->failures;
+	pthread_mutex_unlock(&k->mu);
+}
+
+int
+tg_store_checkpoint_error(struct tg_store *st, char *err, size_t errlen)
+{
+	struct ckpt *k = &st->ckpt;
+	int rc = 0;
+
+	if (!k->started)
+		return 0;
+	pthread_mutex_lock(&k->mu);
+	if (k->failures > st->ckpt_reported) {
+		fail_msg(err, errlen, "store %s: checkpoint failed (%llu time(s) so far): %s",
+		    st->path, k->failures, k->error);
+		st->ckpt_reported = k->failures;
+		rc = -1;
+	}
+	pthread_mutex_unlock(&k->mu);
+	return rc;
+}
+
 struct tg_store *
 tg_store_open(const char *dir, char *err, size_t errlen)
 {
@@ -447,6 +614,8 @@ tg_store_open(const char *dir, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if (ckpt_start(st, err, errlen) < 0)
+		goto fail;
 	free(lockpath);
 	return st;
 fail:
@@ -460,6 +629,7 @@ tg_store_close(struct tg_store *st)
 {
 	if (st == NULL)
 		return;
+	ckpt_stop(st);
 	for (int i = 0; i < S_NSTMT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db && sqlite3_close(st->db) != SQLITE_OK)

@@ -2,7 +2,9 @@
  * The daemon's state in SQLite (WAL mode) under the state directory: feeds with
  * their HTTP validators, schedule and health, and every item seen, with its
  * journal state, so that a restart never publishes an item twice. Only tigrisd
- * opens the store; everything here runs on the daemon's thread.
+ * opens the store; everything here is called on the daemon's thread. The store
+ * runs WAL checkpoints on a thread of its own (started by tg_store_open, joined
+ * by tg_store_close), so that no call here waits for an fsync.
  */
 #ifndef TG_STORE_H
 #define TG_STORE_H
@@ -41,8 +43,16 @@ enum tg_item_state {
  * failure (unusable dir, locked, not a database, schema from a newer tigris). */
 struct tg_store *tg_store_open(const char *dir, char *err, size_t errlen);
 
-/* Close; NULL is fine. */
+/* Close (stopping the checkpoint thread); NULL is fine. */
 void tg_store_close(struct tg_store *st);
+
+/* Background checkpoints so far: runs, and failures other than "busy". */
+void tg_store_checkpoint_stats(struct tg_store *st, unsigned long long *runs,
+    unsigned long long *failures);
+
+/* Returns -1 with err (once per new failure) when a background checkpoint failed
+ * since the last call, else 0. For the daemon to log at its edge. */
+int tg_store_checkpoint_error(struct tg_store *st, char *err, size_t errlen);
 
 /* Find or create the feed with this URL and fill out (caller frees with
  * tg_store_feed_clear). Returns 0 or -1 with err. */

@@ -441,6 +441,7 @@ test_tigris_metrics(void **state)
 	assert_has(text, "tigris_rejected_messages_total 1\n");
 	assert_has(text, "tigris_dead_letters_total 3\n");
 	assert_lacks(text, "tigris_curve_clients_total{"); /* CURVE off: no series */
+	assert_has(text, "tigris_store_checkpoints_total{result=\"ok\"} 0\n");
 	free(text);
 
 	/* With CURVE on, the ZAP handler's counts appear by outcome. */
@@ -448,12 +449,16 @@ test_tigris_metrics(void **state)
 	s.curve_admitted = 4;
 	s.curve_refused = 2;
 	s.curve_failed = 7;
+	s.checkpoints = 12;
+	s.checkpoint_failures = 2;
 	tg_metrics_set_state(m, &s);
 	text = render(m);
 	check_exposition(text);
 	assert_has(text, "tigris_curve_clients_total{result=\"admitted\"} 4\n");
 	assert_has(text, "tigris_curve_clients_total{result=\"refused\"} 2\n");
 	assert_has(text, "tigris_curve_clients_total{result=\"handshake_failed\"} 7\n");
+	assert_has(text, "tigris_store_checkpoints_total{result=\"ok\"} 10\n");
+	assert_has(text, "tigris_store_checkpoints_total{result=\"failed\"} 2\n");
 	free(text);
 	tg_metrics_free(m);
 }

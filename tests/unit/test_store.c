@@ -801,6 +801,93 @@ test_feed_moved_kept(void **state)
 	tg_store_close(st);
 }
 
+static off_t
+file_size(struct fixture *fx, const char *name)
+{
+	char path[200];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", fx->state, name);
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* The checkpoint thread: woken by a long write-ahead log, it copies the log into
+ * the database while the daemon's connection goes on writing, so the log file
+ * stays far smaller than what was written, nothing fails, and everything is
+ * there after a reopen. */
+static void
+test_checkpoint_thread(void **state)
+{
+	enum { ROUNDS = 6, PER_ROUND = 500 };
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_store_feed f;
+	char big[2048], json[2200], id[32];
+	unsigned long long runs = 0, failures = 0, before;
+	uint64_t seq = 0;
+	int64_t fid;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(tg_store_feed_get(st, "https://ckpt.example/rss", &f, fx->err,
+	    sizeof(fx->err)), 0);
+	fid = f.id;
+	tg_store_feed_clear(&f);
+	for (int r = 0; r < ROUNDS; r++) {
+		struct tg_item items[PER_ROUND];
+
+		for (int i = 0; i < PER_ROUND; i++) {
+			snprintf(id, sizeof(id), "ck-%d-%d", r, i);
+			tg_item_init(&items[i]);
+			items[i].id = tg_strdup(id);
+			items[i].summary = tg_strdup(big);
+		}
+		assert_int_equal(tg_store_items_add(st, fid, items, PER_ROUND, NULL, fx->err,
+		    sizeof(fx->err)), PER_ROUND);
+		tg_store_checkpoint_stats(st, &before, &failures);
+		assert_int_equal(tg_store_begin(st, fx->err, sizeof(fx->err)), 0);
+		for (int i = 0; i < PER_ROUND; i++) {
+			snprintf(json, sizeof(json), "{\"seq\":%llu,\"pad\":\"%s\"}",
+			    (unsigned long long)(seq + 1), big);
+			assert_int_equal(tg_store_alert_add(st, ++seq,
+			    "0123456789abcdef0123456789abcdef", fid, items[i].id, " iraq ",
+			    tg_now_wall_ms(), json, strlen(json), fx->err, sizeof(fx->err)), 0);
+		}
+		assert_int_equal(tg_store_commit(st, fx->err, sizeof(fx->err)), 0);
+		free_items(items, PER_ROUND);
+		/* The commits passed the hook's threshold: a checkpoint comes soon. */
+		for (int w = 0; w < 300; w++) {
+			tg_store_checkpoint_stats(st, &runs, &failures);
+			if (runs > before)
+				break;
+			usleep(10000);
+		}
+		assert_true(runs > before);
+	}
+	assert_int_equal(failures, 0);
+	assert_int_equal(tg_store_checkpoint_error(st, fx->err, sizeof(fx->err)), 0);
+	/* About 24 MB went through the log and reached the database; the log was
+	 * reused, not grown (without checkpoints it would be as large). */
+	assert_true(file_size(fx, "tigris.db") > 12 * 1024 * 1024);
+	if (file_size(fx, "tigris.db-wal") * 2 >= file_size(fx, "tigris.db"))
+		fail_msg("the WAL grew to %lld bytes (database %lld)",
+		    (long long)file_size(fx, "tigris.db-wal"), (long long)file_size(fx, "tigris.db"));
+	tg_store_close(st);
+	st = open_ok(fx);
+	tg_store_close(st);
+	db = raw_open(fx);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*), MAX(seq) FROM alerts", -1, &q,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(q, 0), ROUNDS * PER_ROUND);
+	assert_int_equal(sqlite3_column_int64(q, 1), ROUNDS * PER_ROUND);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -824,6 +911,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dead_letters_and_pending_from, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_feed_moved_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_thread, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
