@@ -105,6 +105,7 @@ struct tg_daemon {
 	struct event *prune_timer;
 	struct event *heartbeat_timer;
 	bool spilling;        /* new items wait in the store, not in the dispatch queue */
+	bool spill_told;      /* the log said so: say too when it ends */
 	int64_t spill_cursor; /* items up to this rowid have been queued */
 	struct event *refill_timer;
 };
@@ -243,7 +244,9 @@ on_refill_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	if ((size_t)n < room) {
 		d->spilling = false;
-		tg_notice("the workers caught up: items go straight to them again");
+		if (d->spill_told)
+			tg_notice("the workers caught up: items go straight to them again");
+		d->spill_told = false;
 	}
 }
 
@@ -290,6 +293,7 @@ take_body(struct feed_run *fr, const struct tg_fetch_res *res, size_t *nnew, cha
 		if (queue_full(d)) {
 			/* The workers are behind: from here on new items wait in the store. */
 			d->spilling = true;
+			d->spill_told = true;
 			d->spill_cursor = rowid;
 			tg_notice("queue full (%d items): new items wait in the store until the "
 				  "workers catch up; fetching slows down",
@@ -1179,10 +1183,12 @@ tg_daemon_run(struct tg_daemon *d, char *err, size_t errlen)
 	d->spill_cursor = 0;
 	on_refill_timer(-1, 0, d);
 	pending = (int)tg_dispatch_queued(d->dispatch);
-	if (pending > 0)
+	if (pending > 0) {
 		tg_notice("pending item(s) from the last run queued again (%d now, the rest as the "
 			  "queue drains)",
-	    pending);
+		    pending);
+		d->spill_told = d->spilling;
+	}
 	{
 		struct timeval tv = { 0, 50000 };
 		event_add(d->refill_timer, &tv);
