@@ -1,5 +1,7 @@
 /*
- * JSON Feed 1.0 and 1.1 (https://jsonfeed.org) through jansson. Strings with NUL
+ * JSON Feed 1.0 and 1.1 (https://jsonfeed.org) through jansson. A document longer
+ * than JSON_MAX_DOCUMENT or with a string longer than JSON_MAX_STRING is refused
+ * before decoding, strings with NUL
  * are refused by the decoder, nesting is bounded by jansson's depth limit, and
  * every field goes through the same caps as XML feeds.
  */
@@ -11,6 +13,55 @@
 
 #include "../common/util.h"
 #include "feed_int.h"
+
+/* Longest JSON string accepted, in bytes of the document between its quotes
+ * (escapes counted as written). Every field is cut far shorter (at most 64 KiB,
+ * the summary that content_html is reduced to), and a real article is a small
+ * fraction of this; a longer string is refused with the whole document before
+ * jansson spends time and memory decoding it (docs/security.md). */
+#define JSON_MAX_STRING (1024 * 1024)
+
+/* Longest JSON Feed document decoded. jansson decodes about 100 MB/s here, so
+ * this bounds a document of many strings each under JSON_MAX_STRING to well under
+ * 100 ms; real JSON Feeds, full content included, are a small fraction of it. XML
+ * feeds are bounded by max_body_bytes alone (docs/security.md). */
+#define JSON_MAX_DOCUMENT (6 * 1024 * 1024)
+
+/* One pass over the document: find each string by its opening quote and its
+ * closing quote (a quote after an even run of backslashes), looking no further
+ * than max bytes for the closing one. Returns 0, or -1 with the offset of the
+ * opening quote of a string longer than max bytes in *at (counted from s). A
+ * backslash is looked at again only for the quote it precedes, so the pass is
+ * linear. Exact for valid JSON, where quotes and backslashes outside strings do
+ * not occur; an unterminated string no longer than max is left for the decoder
+ * to report. */
+static int
+find_long_string(const char *s, size_t n, size_t max, size_t *at)
+{
+	const char *p = s, *end = s + n;
+
+	while ((p = memchr(p, '"', (size_t)(end - p))) != NULL) {
+		const char *open = p++;
+		const char *stop = (size_t)(end - p) > max ? p + max + 1 : end;
+
+		for (;;) {
+			const char *q = memchr(p, '"', (size_t)(stop - p)), *b;
+
+			if (q == NULL) {
+				if ((size_t)(stop - open - 1) <= max)
+					return 0; /* unterminated, and short enough */
+				*at = (size_t)(open - s);
+				return -1;
+			}
+			for (b = q; b - 1 > open && b[-1] == '\\'; b--)
+				;
+			p = q + 1;
+			if ((q - b) % 2 == 0)
+				break;
+		}
+	}
+	return 0;
+}
 
 static const char *
 jstr(const json_t *o, const char *key, size_t *len)
@@ -127,8 +178,20 @@ tg_feed_json_parse(struct tg_feed_ctx *c, const char *s, size_t n, char *err, si
 	const char *ver;
 	char *home = NULL;
 	const char *base;
+	size_t at;
 	int r = -1;
 
+	/* The more specific refusal first: both checks cost one pass at most. */
+	if (find_long_string(s, n, JSON_MAX_STRING, &at) == -1) {
+		snprintf(err, errlen, "JSON Feed: string at byte %zu is longer than %d bytes", at,
+		    JSON_MAX_STRING);
+		return -1;
+	}
+	if (n > JSON_MAX_DOCUMENT) {
+		snprintf(err, errlen, "JSON Feed: the document is %zu bytes, over the %d-byte limit",
+		    n, JSON_MAX_DOCUMENT);
+		return -1;
+	}
 	root = json_loadb(s, n, 0, &jerr);
 	if (root == NULL) {
 		if (json_error_code(&jerr) == json_error_out_of_memory)

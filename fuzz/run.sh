@@ -3,6 +3,8 @@
 # made in BUILD/corpus (tests/data, deploy/, and a sample of the shared feedparser
 # conformance corpus when it is there). Fails on any crash, leak or timeout.
 # Usage: fuzz/run.sh BUILD SECONDS [target...]
+# FUZZ_RUNS=N in the environment also stops each target after N executions;
+# TG_FUZZ_PARSE_ONLY=1 makes fuzz_taxonomy run the parser alone (no Hyperscan).
 set -u
 build=${1:-build-fuzz}
 secs=${2:-60}
@@ -67,8 +69,99 @@ seed_taxonomy() {
 	local d=$corpus/taxonomy
 	mkdir -p "$d"
 	cp deploy/taxonomy.tgt "$d"/
-	# Small pieces of the real taxonomy parse (and compile) much faster.
-	split -l 40 deploy/taxonomy.tgt "$d/part-"
+	# Small valid pieces of the real taxonomy, each under 4 KiB: its header (tags,
+	# dyads, relevant), then about 1500 bytes of statements (a long term is cut
+	# into several, each under its own term line), after a one-alias stub of
+	# every term their rules and vetoes use from elsewhere. Every line of the
+	# file is in some piece; the whole file stays as one more seed (cut to
+	# -max_len when read).
+	/usr/bin/python3 - deploy/taxonomy.tgt "$d" <<'PY'
+import os, re, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+stmt = lambda l: l[:1] not in ("", " ", "\t", "#")
+size = lambda ls: sum(len(l) + 1 for l in ls)
+first = next(i for i, l in enumerate(lines) if l.startswith("term "))
+header = [l for l in lines[:first] if stmt(l)]
+blocks = []
+for l in lines[first:]:
+    if stmt(l) or not blocks:
+        blocks.append([])
+    blocks[-1].append(l)
+stubs = {}
+for b in blocks:
+    w = b[0].split()
+    if w and w[0] == "term":
+        alias = next((l for l in b[1:] if l.strip() and not l.lstrip().startswith("#")), None)
+        if alias is not None:
+            stubs[w[1]] = [b[0], alias]
+order = list(stubs)
+# Pieces of at most about 1500 bytes: a long term is cut into several, each
+# under its own term line (and then alone in its seed).
+chunks, cur = [], []
+for b in blocks:
+    if size(b) > 1500:
+        piece = []
+        for l in b[1:]:
+            if piece and size(piece) + len(l) > 1500:
+                chunks.append([[b[0]] + piece])
+                piece = []
+            piece.append(l)
+        chunks.append([[b[0]] + piece])
+        continue
+    if cur and sum(map(size, cur)) + size(b) > 1500:
+        chunks.append(cur)
+        cur = []
+    cur.append(b)
+chunks.append(cur)
+def write(name, body):
+    with open(os.path.join(sys.argv[2], name), "w", encoding="utf-8") as f:
+        f.write("\n".join(body) + "\n")
+write("header", header)
+for n, c in enumerate(chunks):
+    defined = {b[0].split()[1] for b in c if b[0].startswith("term ")}
+    used = set()
+    for b in c:
+        if b[0].startswith(("rule ", "veto ")):
+            used.update(re.split(r"[\s|]+", b[0]))
+    body = list(header)
+    for t in order:
+        if t in used and t not in defined:
+            body += stubs[t]
+    for b in c:
+        body += b
+    write("part-%03d" % n, body)
+PY
+	# Words of the format, for the mutator.
+	cat >"$corpus/taxonomy.dict" <<'DICT'
+"taxonomy "
+"field "
+"title"
+"summary"
+"category"
+"repeat "
+"tag "
+" actor "
+" topic "
+"dyad "
+"relevant "
+"term "
+"rule "
+"veto "
+" = "
+" AND "
+" NOT "
+" NEAR/"
+" IN "
+"|"
+"*"
+"    "
+"    ="
+"/"
+"'s"
+"'"
+"&amp;"
+"#"
+DICT
 }
 
 status=0
@@ -78,9 +171,12 @@ for t in "${targets[@]}"; do
 	"seed_$t"
 	opts=(-max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
 		-artifact_prefix="$art/$t-")
+	[ -z "${FUZZ_RUNS:-}" ] || opts+=(-runs="$FUZZ_RUNS")
 	case $t in
 	feed) opts+=(-dict=fuzz/feed.dict -max_len=65536) ;;
-	taxonomy) opts+=(-max_len=65536) ;;
+	# Taxonomy inputs stay small: the parser's cost grows with the input, and
+	# 4 KiB holds every construct of the format many times over.
+	taxonomy) opts+=(-dict="$corpus/taxonomy.dict" -max_len=4096) ;;
 	*) opts+=(-max_len=8192) ;;
 	esac
 	echo "== fuzz_$t for ${secs}s"

@@ -27,6 +27,16 @@
 #define TAX_MAX_REGEX 2048
 #define TAX_MAX_APOS 3 /* apostrophes in one alias: 2^3 variants */
 
+/* Kinds of names the parser indexes (one namespace for all of them). */
+enum name_kind { NAME_TAG, NAME_DYAD, NAME_TERM, NAME_RULE };
+
+/* A slot of the parser's name index: the name lives in the taxonomy's arrays. */
+struct name_slot {
+	uint64_t hash;
+	int kind;  /* enum name_kind */
+	int index; /* into that kind's array; -1: empty slot */
+};
+
 struct parser {
 	struct tg_taxonomy *t;
 	const char *file;
@@ -37,6 +47,8 @@ struct parser {
 	int cur_term;   /* term taking alias lines, or -1 */
 	int cap_tags, cap_dyads, cap_relevant, cap_terms, cap_patterns, cap_rules, cap_vetoes;
 	struct tg_norm norm;
+	struct name_slot *names; /* open addressing; at most half full */
+	size_t nnames, cap_names;
 };
 
 static void perr(struct parser *p, int line, const char *fmt, ...)
@@ -80,8 +92,11 @@ grow(void **arr, int *cap, int n, size_t sz, int max)
 	return 0;
 }
 
+/* Lower-case letters, digits, '-', '_' and (when dots) '.'; 1..max-1 bytes.
+ * Tags and dyads take no dots: results carry them as they are, and the wire
+ * refuses them there (tg_tag_name_valid: they make ZeroMQ topics "tag.NAME."). */
 static int
-valid_name(const char *s, size_t max)
+valid_name(const char *s, size_t max, int dots)
 {
 	size_t n = strlen(s);
 
@@ -90,7 +105,7 @@ valid_name(const char *s, size_t max)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (!(islower(c) || isdigit(c) || c == '.' || c == '-' || c == '_'))
+		if (!(islower(c) || isdigit(c) || (c == '.' && dots) || c == '-' || c == '_'))
 			return 0;
 	}
 	return 1;
@@ -128,22 +143,88 @@ tg_taxonomy_term(const struct tg_taxonomy *t, const char *name)
 	return -1;
 }
 
-static int
-rule_index(const struct tg_taxonomy *t, const char *name)
+/* The name index keeps lookups constant-time: with linear searches, a file
+ * of n terms and rules cost n^2 comparisons to parse. */
+static const char *
+slot_name(const struct parser *p, const struct name_slot *sl)
 {
-	for (int i = 0; i < t->nrules; i++)
-		if (strcmp(t->rules[i].name, name) == 0)
-			return i;
-	return -1;
+	switch (sl->kind) {
+	case NAME_TAG:
+		return p->t->tags[sl->index].name;
+	case NAME_DYAD:
+		return p->t->dyads[sl->index].name;
+	case NAME_TERM:
+		return p->t->terms[sl->index].name;
+	default:
+		return p->t->rules[sl->index].name;
+	}
 }
 
-static int
-dyad_index(const struct tg_taxonomy *t, const char *name)
+static uint64_t
+name_hash(const char *name)
 {
-	for (int i = 0; i < t->ndyads; i++)
-		if (strcmp(t->dyads[i].name, name) == 0)
-			return i;
-	return -1;
+	return tg_hash64(TG_HASH_INIT, name, strlen(name));
+}
+
+/* The slot holding name, or NULL. */
+static const struct name_slot *
+name_find(const struct parser *p, const char *name)
+{
+	uint64_t h;
+	size_t i;
+
+	if (p->cap_names == 0)
+		return NULL;
+	h = name_hash(name);
+	for (i = h & (p->cap_names - 1); p->names[i].index >= 0; i = (i + 1) & (p->cap_names - 1))
+		if (p->names[i].hash == h && strcmp(slot_name(p, &p->names[i]), name) == 0)
+			return &p->names[i];
+	return NULL;
+}
+
+/* Index of name when it is of the given kind, or -1. */
+static int
+name_lookup(const struct parser *p, const char *name, int kind)
+{
+	const struct name_slot *sl = name_find(p, name);
+
+	return sl != NULL && sl->kind == kind ? sl->index : -1;
+}
+
+static void
+slot_put(struct name_slot *tab, size_t cap, uint64_t h, int kind, int index)
+{
+	size_t i;
+
+	for (i = h & (cap - 1); tab[i].index >= 0; i = (i + 1) & (cap - 1))
+		;
+	tab[i].hash = h;
+	tab[i].kind = kind;
+	tab[i].index = index;
+}
+
+/* Index a new name (already checked unique and stored in its array). */
+static void
+name_add(struct parser *p, int kind, int index)
+{
+	struct name_slot added = { 0, kind, index };
+
+	if (2 * (p->nnames + 1) > p->cap_names) {
+		size_t ncap = p->cap_names ? 2 * p->cap_names : 64;
+		struct name_slot *tab = tg_malloc(ncap * sizeof(*tab));
+
+		for (size_t i = 0; i < ncap; i++)
+			tab[i].index = -1;
+		for (size_t i = 0; i < p->cap_names; i++)
+			if (p->names[i].index >= 0)
+				slot_put(tab, ncap, p->names[i].hash, p->names[i].kind,
+				    p->names[i].index);
+		free(p->names);
+		p->names = tab;
+		p->cap_names = ncap;
+	}
+	slot_put(p->names, p->cap_names, name_hash(slot_name(p, &added)), kind, index);
+	p->nnames++;
 }
 
 static int
@@ -152,16 +233,15 @@ is_word(unsigned char c)
 	return isalnum(c) || c == '_';
 }
 
-/* Append s to out at *o; returns -1 when it does not fit. */
+/* Append s (n bytes) to out at *o, NUL-terminated; returns -1 when it does not fit. */
 static int
-emit(char *out, size_t outlen, size_t *o, const char *s)
+emit(char *out, size_t outlen, size_t *o, const char *s, size_t n)
 {
-	size_t n = strlen(s);
-
 	if (*o + n + 1 > outlen)
 		return -1;
-	memcpy(out + *o, s, n + 1);
+	memcpy(out + *o, s, n);
 	*o += n;
+	out[*o] = '\0';
 	return 0;
 }
 
@@ -191,6 +271,7 @@ tg_taxonomy_alias_pattern(const char *alias, char *out, size_t outlen, unsigned 
 	size_t n, o = 0, i;
 	const char *a = alias;
 	char esc[8];
+	size_t escn;
 	int exact = 0;
 
 	*flags = 0;
@@ -240,14 +321,19 @@ tg_taxonomy_alias_pattern(const char *alias, char *out, size_t outlen, unsigned 
 		}
 		if (is_word(c)) {
 			esc[0] = (char)c;
-			esc[1] = '\0';
+			escn = 1;
 		} else if (c < 0x80 && isprint(c)) {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			esc[2] = '\0';
-		} else
-			snprintf(esc, sizeof(esc), "\\x%02x", c);
-		if (emit(out, outlen, &o, esc) == -1) {
+			escn = 2;
+		} else {
+			esc[0] = '\\';
+			esc[1] = 'x';
+			esc[2] = "0123456789abcdef"[c >> 4];
+			esc[3] = "0123456789abcdef"[c & 15];
+			escn = 4;
+		}
+		if (emit(out, outlen, &o, esc, escn) == -1) {
 			snprintf(err, errlen, "alias too long");
 			return -1;
 		}
@@ -278,7 +364,7 @@ parse_set(struct parser *p, const char *tok, struct tg_tax_set *set)
 			perr(p, p->line, "empty name in term list '%s'", tok);
 			return -1;
 		}
-		ti = tg_taxonomy_term(p->t, s);
+		ti = name_lookup(p, s, NAME_TERM);
 		if (ti < 0) {
 			perr(p, p->line, "unknown term '%s' (terms must be defined before use)", s);
 			return -1;
@@ -302,7 +388,7 @@ parse_scores(struct parser *p, char **tok, int n, struct tg_tax_score *score, in
 		return -1;
 	}
 	for (int i = 0; i < n; i += 2) {
-		int tag = tg_taxonomy_tag(p->t, tok[i]);
+		int tag = name_lookup(p, tok[i], NAME_TAG);
 
 		if (tag < 0) {
 			perr(p, p->line, "unknown tag '%s'", tok[i]);
@@ -341,16 +427,16 @@ parse_near(struct parser *p, const char *tok, uint32_t *window, int *bad)
 	return 1;
 }
 
+/* A new name of what, shorter than max and with dots only when dots. */
 static int
-check_new_name(struct parser *p, const char *name, size_t max, const char *what)
+check_new_name(struct parser *p, const char *name, size_t max, int dots, const char *what)
 {
-	if (!valid_name(name, max)) {
-		perr(p, p->line, "bad %s name '%s' (lower-case letters, digits, '.', '-', '_'; "
-		    "at most %zu bytes)", what, name, max - 1);
+	if (!valid_name(name, max, dots)) {
+		perr(p, p->line, "bad %s name '%s' (lower-case letters, digits, %s'-', '_'; "
+		    "at most %zu bytes)", what, name, dots ? "'.', " : "", max - 1);
 		return -1;
 	}
-	if (tg_taxonomy_term(p->t, name) >= 0 || rule_index(p->t, name) >= 0 ||
-	    tg_taxonomy_tag(p->t, name) >= 0 || dyad_index(p->t, name) >= 0) {
+	if (name_find(p, name) != NULL) {
 		perr(p, p->line, "'%s' is already defined", name);
 		return -1;
 	}
@@ -390,7 +476,7 @@ stmt_tag(struct parser *p, char **tok, int n)
 		perr(p, p->line, "usage: tag NAME actor|topic THRESHOLD");
 		return;
 	}
-	if (check_new_name(p, tok[1], TG_TAG_NAME_MAX, "tag") == -1)
+	if (check_new_name(p, tok[1], TG_TAG_NAME_MAX, 0, "tag") == -1)
 		return;
 	if (strcmp(tok[2], "actor") == 0)
 		kind = TG_TAX_ACTOR;
@@ -414,6 +500,7 @@ stmt_tag(struct parser *p, char **tok, int n)
 	tag->kind = kind;
 	tag->threshold = th;
 	tag->line = p->line;
+	name_add(p, NAME_TAG, p->t->ntags - 1);
 }
 
 static void
@@ -426,10 +513,10 @@ stmt_dyad(struct parser *p, char **tok, int n)
 		perr(p, p->line, "usage: dyad NAME ACTOR ACTOR");
 		return;
 	}
-	if (check_new_name(p, tok[1], TG_TAG_NAME_MAX, "dyad") == -1)
+	if (check_new_name(p, tok[1], TG_TAG_NAME_MAX, 0, "dyad") == -1)
 		return;
-	a = tg_taxonomy_tag(p->t, tok[2]);
-	b = tg_taxonomy_tag(p->t, tok[3]);
+	a = name_lookup(p, tok[2], NAME_TAG);
+	b = name_lookup(p, tok[3], NAME_TAG);
 	if (a < 0 || p->t->tags[a].kind != TG_TAX_ACTOR) {
 		perr(p, p->line, "'%s' is not an actor tag", tok[2]);
 		return;
@@ -452,6 +539,7 @@ stmt_dyad(struct parser *p, char **tok, int n)
 	d->a = a;
 	d->b = b;
 	d->line = p->line;
+	name_add(p, NAME_DYAD, p->t->ndyads - 1);
 }
 
 static void
@@ -472,7 +560,7 @@ stmt_relevant(struct parser *p, char **tok, int n)
 			tag = TG_TAX_ANY_ACTOR;
 		else if (strcmp(tok[i], "topic") == 0)
 			tag = TG_TAX_ANY_TOPIC;
-		else if ((tag = tg_taxonomy_tag(p->t, tok[i])) < 0) {
+		else if ((tag = name_lookup(p, tok[i], NAME_TAG)) < 0) {
 			perr(p, p->line, "unknown tag '%s'", tok[i]);
 			return;
 		}
@@ -495,7 +583,7 @@ stmt_term(struct parser *p, char **tok, int n)
 		perr(p, p->line, "usage: term NAME [TAG WEIGHT]...");
 		return;
 	}
-	if (check_new_name(p, tok[1], TG_RULE_NAME_MAX, "term") == -1)
+	if (check_new_name(p, tok[1], TG_RULE_NAME_MAX, 1, "term") == -1)
 		return;
 	memset(&term, 0, sizeof(term));
 	if (parse_scores(p, tok + 2, n - 2, term.score, &term.nscores) == -1)
@@ -509,6 +597,7 @@ stmt_term(struct parser *p, char **tok, int n)
 	}
 	p->t->terms[p->t->nterms] = term;
 	p->cur_term = p->t->nterms++;
+	name_add(p, NAME_TERM, p->cur_term);
 }
 
 static void
@@ -526,7 +615,7 @@ stmt_rule(struct parser *p, char **tok, int n)
 		perr(p, p->line, "usage: rule NAME TAG WEIGHT [TAG WEIGHT]... = TERM [CONDITION]...");
 		return;
 	}
-	if (check_new_name(p, tok[1], TG_RULE_NAME_MAX, "rule") == -1)
+	if (check_new_name(p, tok[1], TG_RULE_NAME_MAX, 1, "rule") == -1)
 		return;
 	memset(&r, 0, sizeof(r));
 	if (parse_scores(p, tok + 2, eq - 2, r.score, &r.nscores) == -1)
@@ -583,6 +672,7 @@ stmt_rule(struct parser *p, char **tok, int n)
 		return;
 	}
 	p->t->rules[p->t->nrules++] = r;
+	name_add(p, NAME_RULE, p->t->nrules - 1);
 }
 
 static void
@@ -885,6 +975,7 @@ tg_taxonomy_parse(const char *file, const char *text, size_t len, char *err, siz
 	if (p.nerr == 0 && t->ntags == 0)
 		perr(&p, p.line > 0 ? p.line : 1, "no tags defined");
 	tg_norm_free(&p.norm);
+	free(p.names);
 	if (p.nerr > 0) {
 		if (p.nerr > TAX_MAX_ERRORS && err && errlen > p.errused + 1)
 			snprintf(err + p.errused, errlen - p.errused, "\n%s: %d more errors",

@@ -780,6 +780,117 @@ test_json_feed_hostile(void **state)
 	tg_feed_doc_clear(&doc);
 }
 
+/* The documented limits on one JSON string, in source bytes between its quotes,
+ * and on a whole JSON Feed document. */
+#define JSON_MAX_STRING 1048576
+#define JSON_MAX_DOCUMENT 6291456
+#define LIMIT_HEAD "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": " \
+    "[{\"id\": \"1\", \"title\": \""
+
+/* Parse LIMIT_HEAD, body, then the end of the feed. */
+static int
+parse_with_title(const char *body, size_t n, struct tg_feed_doc *doc)
+{
+	struct tg_buf b;
+	int rc;
+
+	tg_buf_init(&b, 0);
+	assert_int_equal(tg_buf_append_str(&b, LIMIT_HEAD), 0);
+	assert_int_equal(tg_buf_append(&b, body, n), 0);
+	assert_int_equal(tg_buf_append_str(&b, "\"}]}"), 0);
+	rc = tg_feed_parse(b.data, b.len, BASE, NULL, "f", NULL, doc, err, sizeof(err));
+	tg_buf_free(&b);
+	return rc;
+}
+
+static void
+expect_too_long(size_t at)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "JSON Feed: string at byte %zu is longer than %d bytes", at,
+	    JSON_MAX_STRING);
+	assert_string_equal(err, want);
+}
+
+/* A JSON string longer than the limit refuses the document before decoding;
+ * escaped quotes and backslashes are judged right. */
+static void
+test_json_string_limit(void **state)
+{
+	const size_t title_at = sizeof(LIMIT_HEAD) - 2; /* the title's opening quote */
+	char *body = tg_malloc(JSON_MAX_STRING + 2);
+	struct tg_feed_doc doc;
+	struct tg_buf b;
+
+	(void)state;
+	/* just under and at the limit: decoded, the title cut to its cap */
+	memset(body, 'a', JSON_MAX_STRING + 1);
+	assert_int_equal(parse_with_title(body, JSON_MAX_STRING - 1, &doc), 0);
+	assert_int_equal(strlen(doc.items[0].title), TG_ITEM_MAX_TITLE);
+	tg_feed_doc_clear(&doc);
+	assert_int_equal(parse_with_title(body, JSON_MAX_STRING, &doc), 0);
+	tg_feed_doc_clear(&doc);
+	/* one byte over: refused, naming where the string starts */
+	assert_int_equal(parse_with_title(body, JSON_MAX_STRING + 1, &doc), -1);
+	expect_too_long(title_at);
+
+	/* escaped quotes do not end a string: \" pairs over the limit are refused */
+	for (size_t i = 0; i + 1 < JSON_MAX_STRING + 2; i += 2)
+		memcpy(body + i, "\\\"", 2);
+	assert_int_equal(parse_with_title(body, JSON_MAX_STRING, &doc), 0);
+	assert_int_equal(doc.items[0].title[0], '"');
+	tg_feed_doc_clear(&doc);
+	assert_int_equal(parse_with_title(body, JSON_MAX_STRING + 2, &doc), -1);
+	expect_too_long(title_at);
+
+	/* an escaped backslash before a quote ends the string: many short strings
+	 * ending in \\, together far over the limit, are fine */
+	tg_buf_init(&b, 0);
+	tg_buf_append_str(&b, "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": [");
+	for (int i = 0; i < 3000; i++) {
+		char item[600];
+
+		snprintf(item, sizeof(item), "%s{\"id\": \"%d\\\\\", \"title\": \"%0500d\\\\\"}",
+		    i ? ", " : "", i, i);
+		assert_int_equal(tg_buf_append_str(&b, item), 0);
+	}
+	tg_buf_append_str(&b, "]}");
+	assert_true(b.len > 3 * JSON_MAX_STRING / 2);
+	parse_ok(b.data, b.len, NULL, NULL, &doc);
+	assert_int_equal(doc.nitems, 1000); /* max_items_per_feed */
+	assert_string_equal(doc.items[0].id, "0\\");
+	tg_feed_doc_clear(&doc);
+	/* ... and a long string after them is found at its own offset */
+	b.len -= 2;
+	tg_buf_append_str(&b, ", {\"id\": \"x\", \"content_html\": \"");
+	{
+		size_t at = b.len - 1;
+
+		memset(body, 'b', JSON_MAX_STRING + 1);
+		tg_buf_append(&b, body, JSON_MAX_STRING + 1);
+		tg_buf_append_str(&b, "\"}]}");
+		assert_int_equal(tg_feed_parse(b.data, b.len, BASE, NULL, "f", NULL, &doc, err,
+		    sizeof(err)), -1);
+		expect_too_long(at);
+	}
+	tg_buf_free(&b);
+
+	/* an unterminated long string is refused too (by the limit) */
+	tg_buf_init(&b, 0);
+	tg_buf_append_str(&b, LIMIT_HEAD);
+	tg_buf_append(&b, body, JSON_MAX_STRING + 1);
+	assert_int_equal(tg_feed_parse(b.data, b.len, BASE, NULL, "f", NULL, &doc, err,
+	    sizeof(err)), -1);
+	expect_too_long(title_at);
+	tg_buf_free(&b);
+	/* ... and a short one by the decoder */
+	assert_int_equal(tg_feed_parse(LIMIT_HEAD "abc", sizeof(LIMIT_HEAD) + 2, BASE, NULL, "f",
+	    NULL, &doc, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "invalid JSON"));
+	free(body);
+}
+
 static void
 test_doc_json_shape(void **state)
 {
@@ -847,6 +958,39 @@ test_fuzz_link_utf8(void **state)
 	free(link);
 }
 
+/* A JSON Feed document up to the document limit is decoded; one byte more is
+ * refused before decoding, with the size and the limit. */
+static void
+test_json_document_limit(void **state)
+{
+	static const char head[] = "{\"version\": \"https://jsonfeed.org/version/1.1\", "
+	    "\"items\": [{\"id\": \"1\", \"title\": \"t\"}], \"pad\": [";
+	struct tg_feed_doc doc;
+	struct tg_buf b;
+	char want[128];
+
+	(void)state;
+	tg_buf_init(&b, 0);
+	tg_buf_append_str(&b, head);
+	while (b.len + 16 + 3 <= JSON_MAX_DOCUMENT)
+		tg_buf_append_str(&b, "\"abcdefghijkl\", ");
+	while (b.len + 3 < JSON_MAX_DOCUMENT)
+		tg_buf_append(&b, " ", 1);
+	tg_buf_append_str(&b, "1]}");
+	assert_int_equal(b.len, JSON_MAX_DOCUMENT);
+	parse_ok(b.data, b.len, NULL, NULL, &doc);
+	assert_int_equal(doc.nitems, 1);
+	tg_feed_doc_clear(&doc);
+	b.len -= 3;
+	tg_buf_append_str(&b, " 1]}");
+	assert_int_equal(tg_feed_parse(b.data, b.len, BASE, NULL, "f", NULL, &doc, err,
+	    sizeof(err)), -1);
+	snprintf(want, sizeof(want), "JSON Feed: the document is %d bytes, over the %d-byte limit",
+	    JSON_MAX_DOCUMENT + 1, JSON_MAX_DOCUMENT);
+	assert_string_equal(err, want);
+	tg_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -871,6 +1015,8 @@ main(void)
 		cmocka_unit_test(test_encodings),
 		cmocka_unit_test(test_hostile_xml),
 		cmocka_unit_test(test_json_feed_hostile),
+		cmocka_unit_test(test_json_string_limit),
+		cmocka_unit_test(test_json_document_limit),
 		cmocka_unit_test(test_doc_json_shape),
 		cmocka_unit_test(test_fuzz_bozo_reason_utf8),
 		cmocka_unit_test(test_fuzz_link_utf8),

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "../../common/util.h"
 #include "../../workers/taxonomy.h"
 
 static struct tg_taxonomy *
@@ -214,6 +215,107 @@ test_all_errors_in_one_pass(void **state)
 	assert_true(strlen(err) < 20);
 }
 
+/* Tags, dyads, terms and rules share one namespace, each kind is looked up as
+ * itself only. */
+static void
+test_one_namespace(void **state)
+{
+	(void)state;
+	expect_error("tag a actor 1\ntag b actor 1\nterm a\n    x\n", "t.tgt:3: 'a' is already defined");
+	expect_error("tag a actor 1\ntag b actor 1\nterm x\n    x\ntag x topic 1\n",
+	    "t.tgt:5: 'x' is already defined");
+	expect_error("tag a actor 1\ntag b actor 1\nterm x\n    x\nrule x a 1 = x\n",
+	    "t.tgt:5: 'x' is already defined");
+	expect_error("tag a actor 1\ntag b actor 1\nterm x\n    x\ndyad x a b\n",
+	    "t.tgt:5: 'x' is already defined");
+	expect_error("tag a actor 1\ntag b actor 1\ndyad d a b\nterm d\n    x\n",
+	    "t.tgt:4: 'd' is already defined");
+	expect_error("tag a actor 1\ntag b actor 1\nterm x\n    x\nrule r a 1 = x\n"
+	    "rule s a 1 = r\n", "t.tgt:6: unknown term 'r'");
+	expect_error("tag a actor 1\nterm x\n    x\nrule r a 1 = a\n", "t.tgt:4: unknown term 'a'");
+	expect_error("tag a actor 1\nterm x\n    x\nterm y x 1\n    y\n", "t.tgt:4: unknown tag 'x'");
+	expect_error("tag a actor 1\ntag b actor 1\ndyad d a b\nrelevant d\n",
+	    "t.tgt:4: unknown tag 'd'");
+}
+
+/* Found by fuzz_taxonomy (compile variant): a dyad named "iraq-ira.n" was
+ * accepted, and every result that scored it failed tg_result_check (a tag name
+ * on the wire has no '.': it makes the ZeroMQ topic "tag.NAME."). Tag and dyad
+ * names are now refused with a '.', and every accepted one is valid on the wire;
+ * terms and rules keep their dots. */
+static void
+test_fuzz_tag_names_on_the_wire(void **state)
+{
+	char err[1024];
+	struct tg_taxonomy *t;
+
+	(void)state;
+	expect_error("tag a.b topic 1\n", "t.tgt:1: bad tag name 'a.b' (lower-case letters, "
+	    "digits, '-', '_'; at most 31 bytes)");
+	expect_error("tag iraq actor 3\ntag iran actor 3\ndyad iraq-ira.n iraq iran\n",
+	    "t.tgt:3: bad dyad name 'iraq-ira.n'");
+	expect_error("tag a topic 1\nterm X\n    x\n", "t.tgt:2: bad term name 'X' (lower-case "
+	    "letters, digits, '.', '-', '_'; at most 63 bytes)");
+	t = parse("tag iraq_1 actor 3\ntag iran-2 actor 3\ndyad iraq_1-iran-2 iraq_1 iran-2\n"
+	    "term ctx.a.b iraq_1 1\n    x\nrule r.1 iran-2 1 = ctx.a.b\n", err, sizeof(err));
+	if (t == NULL)
+		fail_msg("%s", err);
+	for (int i = 0; i < t->ntags; i++)
+		assert_true(tg_tag_name_valid(t->tags[i].name, strlen(t->tags[i].name)));
+	for (int i = 0; i < t->ndyads; i++)
+		assert_true(tg_tag_name_valid(t->dyads[i].name, strlen(t->dyads[i].name)));
+	assert_string_equal(t->terms[0].name, "ctx.a.b");
+	assert_string_equal(t->rules[0].name, "r.1");
+	tg_taxonomy_free(t);
+}
+
+/* Many names (the parser's name index grows many times) resolve to the right
+ * entries, in time linear in their number. */
+static void
+test_many_names(void **state)
+{
+	enum { N = 30000 };
+	struct tg_buf b;
+	struct tg_taxonomy *t;
+	char line[256], err[1024];
+	int64_t t0;
+
+	(void)state;
+	tg_buf_init(&b, 16u << 20);
+	assert_int_equal(tg_buf_append(&b, "tag a actor 1\ntag b topic 1\n", 28), 0);
+	for (int i = 0; i < N; i++) {
+		int n = snprintf(line, sizeof(line), "term t%d a 1\n    word%d\n", i, i);
+
+		assert_int_equal(tg_buf_append(&b, line, (size_t)n), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		int n = snprintf(line, sizeof(line), "rule r%d b 1 = t%d NEAR/5 t%d|t%d\n", i, i,
+		    (i * 7919) % N, N - 1 - i);
+
+		assert_int_equal(tg_buf_append(&b, line, (size_t)n), 0);
+	}
+	t0 = tg_now_mono_ms();
+	t = tg_taxonomy_parse("t.tgt", b.data, b.len, err, sizeof(err));
+	print_message("%d terms and %d rules parsed in %lld ms\n", N, N,
+	    (long long)(tg_now_mono_ms() - t0));
+	if (t == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(t->nterms, N);
+	assert_int_equal(t->nrules, N);
+	for (int i = 0; i < N; i += 997) {
+		snprintf(line, sizeof(line), "r%d", i);
+		assert_string_equal(t->rules[i].name, line);
+		assert_int_equal(t->rules[i].score[0].tag, 1);
+		assert_int_equal(t->rules[i].anchor.term[0], i);
+		assert_int_equal(t->rules[i].cond[0].set.term[0], (i * 7919) % N);
+		assert_int_equal(t->rules[i].cond[0].set.term[1], N - 1 - i);
+		snprintf(line, sizeof(line), "t%d", i);
+		assert_int_equal(tg_taxonomy_term(t, line), i);
+	}
+	tg_taxonomy_free(t);
+	tg_buf_free(&b);
+}
+
 static void
 expect_pattern(const char *alias, const char *want, unsigned want_flags)
 {
@@ -329,6 +431,9 @@ main(void)
 		cmocka_unit_test(test_version_is_content_hash),
 		cmocka_unit_test(test_each_error),
 		cmocka_unit_test(test_all_errors_in_one_pass),
+		cmocka_unit_test(test_one_namespace),
+		cmocka_unit_test(test_many_names),
+		cmocka_unit_test(test_fuzz_tag_names_on_the_wire),
 		cmocka_unit_test(test_alias_pattern),
 		cmocka_unit_test(test_alias_normalised),
 		cmocka_unit_test(test_load_errors),
