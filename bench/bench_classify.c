@@ -171,12 +171,7 @@ run_wire(struct tg_classifier *clf, const struct corpus *c, void *daemon_side, v
 			fprintf(stderr, "bench_classify: decode: %s\n", err);
 			return -1;
 		}
-		in.title = v.title;
-		in.title_len = v.title_len;
-		in.summary = v.summary;
-		in.summary_len = v.summary_len;
-		in.categories = v.categories;
-		in.categories_len = v.categories_len;
+		tg_classify_input_from_view(&in, &v);
 		if (tg_classify(clf, &in, r, err, sizeof(err)) != 0 ||
 		    tg_result_send(worker_side, NULL, 0, delivery, r) != 0) {
 			fprintf(stderr, "bench_classify: classify/send failed: %s\n", err);

@@ -80,6 +80,17 @@ struct tg_classifier {
 	int present[TG_RESULT_MAX_TAGS];
 };
 
+void
+tg_classify_input_from_view(struct tg_classify_input *in, const struct tg_item_view *v)
+{
+	in->title = v->title;
+	in->title_len = v->title_len;
+	in->summary = v->summary;
+	in->summary_len = v->summary_len;
+	in->categories = v->categories;
+	in->categories_len = v->categories_len;
+}
+
 const char *
 tg_classifier_version(const struct tg_classifier *c)
 {

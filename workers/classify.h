@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "../proto/item.h"
 #include "../proto/result.h"
 
 struct tg_classifier;
@@ -24,6 +25,10 @@ struct tg_classify_input {
 	const char *categories; /* joined by '\n' */
 	size_t categories_len;
 };
+
+/* Point in at the text of an ITEM message viewed in place (tg_item_decode_view):
+ * what a worker classifies, without copying. */
+void tg_classify_input_from_view(struct tg_classify_input *in, const struct tg_item_view *v);
 
 /* Load and compile the taxonomy at path. On failure returns NULL and writes every
  * problem, one per line as "file:line: why", into err. */

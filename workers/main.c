@@ -86,12 +86,7 @@ handle_item(struct worker *w, const struct tg_wire_msg *m)
 		tg_warn("rejected an item message: %s", err);
 		return;
 	}
-	in.title = v.title;
-	in.title_len = v.title_len;
-	in.summary = v.summary;
-	in.summary_len = v.summary_len;
-	in.categories = v.categories;
-	in.categories_len = v.categories_len;
+	tg_classify_input_from_view(&in, &v);
 	if (tg_classify(w->clf, &in, &w->result, err, sizeof(err)) != 0) {
 		/* Answer anyway, untagged, so that the item is not stuck. */
 		tg_warn("item %.*s: classification failed: %s", (int)v.id_len, v.id, err);
