@@ -137,7 +137,9 @@ static const struct opt options[] = {
 	    AT(tg_config, connect_timeout), .help = "Seconds allowed to connect to a feed's server." },
 	{ .name = "max_body_bytes", .type = OPT_INT, .def_num = 16777216, .min = 1024,
 	    .max = 268435456, AT(tg_config, max_body_bytes),
-	    .help = "Largest feed body accepted, after decompression." },
+	    .help = "Largest feed body accepted, after decompression. A JSON Feed is also "
+		    "refused above 6 MiB, and when one of its strings passes 1 MiB, before it is "
+		    "decoded (docs/security.md)." },
 	{ .name = "max_items_per_feed", .type = OPT_INT, .def_num = 1000, .min = 1, .max = 100000,
 	    AT(tg_config, max_items_per_feed), .help = "Items kept from one fetch of a feed." },
 	{ .name = "user_agent", .type = OPT_STRING,
