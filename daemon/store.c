@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -472,6 +473,8 @@ static int
 ckpt_start(struct tg_store *st, char *err, size_t errlen)
 {
 	struct ckpt *k = &st->ckpt;
+	sigset_t all, old;
+	int rc;
 
 	if (sqlite3_open_v2(st->path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 		NULL) != SQLITE_OK) {
@@ -495,7 +498,13 @@ ckpt_start(struct tg_store *st, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_cond_init(&k->cv, NULL);
-	if (pthread_create(&k->thread, NULL, ckpt_main, k) != 0) {
+	/* The thread starts with every signal blocked, so that the daemon's
+	 * signals (SIGTERM, SIGCHLD, SIGHUP) are always taken by its loop thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&k->thread, NULL, ckpt_main, k);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		fail_msg(err, errlen, "store %s: cannot start the checkpoint thread", st->path);
 		pthread_cond_destroy(&k->cv);
 		pthread_mutex_destroy(&k->mu);
