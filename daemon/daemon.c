@@ -970,13 +970,9 @@ http_metrics(void *arg, struct tg_buf *out)
 	ms.dead_letters = st.dead;
 	tg_store_checkpoint_stats(d->store, &ms.checkpoints, &ms.checkpoint_failures);
 	if (d->curve) {
-		unsigned long long admitted, refused, failed;
-
-		tg_curve_server_counts(d->curve, &admitted, &refused, &failed);
 		ms.curve = true;
-		ms.curve_admitted = admitted;
-		ms.curve_refused = refused;
-		ms.curve_failed = failed;
+		tg_curve_server_counts(d->curve, &ms.curve_admitted, &ms.curve_refused,
+		    &ms.curve_failed);
 	}
 	for (size_t i = 0; i < d->nfeeds; i++)
 		tg_metrics_state_add_feed(&ms, d->feeds[i]->errors);

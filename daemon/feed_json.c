@@ -1,9 +1,8 @@
 /*
  * JSON Feed 1.0 and 1.1 (https://jsonfeed.org) through jansson. A document longer
  * than JSON_MAX_DOCUMENT or with a string longer than JSON_MAX_STRING is refused
- * before decoding, strings with NUL
- * are refused by the decoder, nesting is bounded by jansson's depth limit, and
- * every field goes through the same caps as XML feeds.
+ * before decoding, strings with NUL are refused by the decoder, nesting is bounded
+ * by jansson's depth limit, and every field goes through the same caps as XML feeds.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -40,7 +40,8 @@ struct tg_metrics {
 	/* the tigris metrics */
 	struct tg_metric *fetches, *fetch_bytes, *fetch_duration, *items, *parse_errors;
 	struct tg_metric *alerts, *alerts_relevant, *alert_tags, *publish_latency;
-	struct tg_metric *queued, *inflight, *workers, *feeds, *redelivered, *rejected, *dead, *curve, *ckpt;
+	struct tg_metric *queued, *inflight, *workers, *feeds, *redelivered, *rejected, *dead;
+	struct tg_metric *curve, *ckpt;
 	struct tg_metric *start_time;
 };
 

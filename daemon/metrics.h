@@ -53,9 +53,9 @@ struct tg_metrics_state {
 	unsigned long long checkpoints;         /* store: background WAL checkpoints run */
 	unsigned long long checkpoint_failures; /* of which failed (not merely busy) */
 	bool curve;             /* CURVE is on: the three counts below are exported */
-	uint64_t curve_admitted; /* ZAP: clients admitted (cumulative) */
-	uint64_t curve_refused;  /* ZAP: clients refused, key not listed (cumulative) */
-	uint64_t curve_failed;   /* handshakes that failed before ZAP, e.g. plaintext */
+	unsigned long long curve_admitted; /* ZAP: clients admitted (cumulative) */
+	unsigned long long curve_refused;  /* ZAP: clients refused, key not listed */
+	unsigned long long curve_failed;   /* handshakes that failed before ZAP (plaintext) */
 };
 
 #define TG_METRICS_MAX_FAMILIES 64
