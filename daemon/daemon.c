@@ -217,7 +217,7 @@ queue_full(struct tg_daemon *d)
 }
 
 static void
-queue_pending(void *arg, int64_t feed_id, const struct tg_item *it);
+queue_pending(void *arg, int64_t feed_id, const struct tg_item *it, int failures);
 
 /* While spilling, move waiting items from the store to the queue as it drains;
  * once the store has none left, new items go straight to the queue again. */
@@ -504,6 +504,24 @@ on_result(void *arg, struct tg_job *job, const struct tg_result *r)
 		flush_outbox(d);
 }
 
+/* The item took down the worker that held it alone: make the count durable at
+ * once, so that a restart carries on from it (failures are rare: one UPDATE). */
+static void
+on_job_failed(void *arg, struct tg_job *job)
+{
+	struct tg_daemon *d = arg;
+	char err[512];
+
+	tg_warn("dispatch: item %s of feed %s took down its worker (failure %d of %d)",
+	    job->item.id, job->item.feed ? job->item.feed : "?", job->failures,
+	    d->cfg->max_attempts);
+	if (tg_store_item_failed(d->store, job->feed_id, job->item.id, job->failures, err,
+		sizeof(err)) != 0) {
+		tg_err("store: %s", err);
+		store_status(d, err);
+	}
+}
+
 static void
 on_dead_letter(void *arg, struct tg_job *job)
 {
@@ -661,11 +679,15 @@ start_notify(struct tg_daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* A pending item from the store to the queue. One that took down workers in an
+ * earlier run is a suspect still: it goes alone to an idle worker and its count
+ * carries on towards max_attempts. */
 static void
-queue_pending(void *arg, int64_t feed_id, const struct tg_item *it)
+queue_pending(void *arg, int64_t feed_id, const struct tg_item *it, int failures)
 {
 	struct tg_daemon *d = arg;
 	struct tg_item copy;
+	struct tg_job *job;
 
 	tg_item_copy(&copy, it);
 	if (copy.feed == NULL) {
@@ -676,7 +698,15 @@ queue_pending(void *arg, int64_t feed_id, const struct tg_item *it)
 				name = d->feeds[i]->conf.name;
 		copy.feed = tg_strdup(name);
 	}
-	tg_dispatch_submit(d->dispatch, tg_job_take(feed_id, &copy));
+	job = tg_job_take(feed_id, &copy);
+	if (failures > 0) {
+		job->failures = failures;
+		job->suspect = true;
+		tg_notice("dispatch: item %s of feed %s took down %d worker(s) before; it is sent "
+			  "alone",
+		    job->item.id, job->item.feed, failures);
+	}
+	tg_dispatch_submit(d->dispatch, job);
 }
 
 /* Path of tigris-worker: the configured one, else beside our own executable. */
@@ -1078,6 +1108,7 @@ tg_daemon_new(struct tg_config *cfg, const char *self_path, char *err, size_t er
 	if (d->dispatch == NULL)
 		goto fail;
 	tg_dispatch_set_dead_letter(d->dispatch, cfg->max_attempts, on_dead_letter);
+	tg_dispatch_set_failed(d->dispatch, on_job_failed);
 	if (cfg->replay) {
 		d->replay = tg_replay_new(d->base, d->zctx, cfg->replay, d->store, d->epoch, err,
 		    errlen);

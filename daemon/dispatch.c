@@ -48,6 +48,7 @@ struct tg_dispatch {
 	struct tg_job *hash[HASH_BUCKETS];
 	int max_attempts;
 	tg_dispatch_dead_cb dead_cb;
+	tg_dispatch_failed_cb failed_cb;
 	struct tg_worker_peer *peers;
 	uint64_t next_delivery;
 	bool draining;
@@ -200,6 +201,19 @@ peer_find(struct tg_dispatch *d, const void *id, size_t idlen)
 	return NULL;
 }
 
+/* The job took down max_attempts workers: hand it to the dead-letter callback and
+ * free it. */
+static void
+give_up(struct tg_dispatch *d, struct tg_job *job)
+{
+	tg_err("dispatch: item %s of feed %s took down %d worker(s); dead-lettered",
+	    job->item.id, job->item.feed ? job->item.feed : "?", job->failures);
+	d->stats.dead++;
+	if (d->dead_cb)
+		d->dead_cb(d->arg, job);
+	tg_job_free(job);
+}
+
 /* A job's worker failed while holding it: queue it as a suspect, to be sent
  * again alone. When the worker held it alone, the job is what killed it: after
  * max_attempts such failures it is given up. */
@@ -207,15 +221,13 @@ static void
 job_failed(struct tg_dispatch *d, struct tg_job *job, bool alone)
 {
 	job->suspect = true;
-	if (alone)
+	if (alone) {
 		job->failures++;
+		if (d->failed_cb)
+			d->failed_cb(d->arg, job);
+	}
 	if (job->failures >= d->max_attempts) {
-		tg_err("dispatch: item %s of feed %s took down %d worker(s); dead-lettered",
-		    job->item.id, job->item.feed ? job->item.feed : "?", job->failures);
-		d->stats.dead++;
-		if (d->dead_cb)
-			d->dead_cb(d->arg, job);
-		tg_job_free(job);
+		give_up(d, job);
 		return;
 	}
 	queue_push(d, job, true);
@@ -562,9 +574,10 @@ tg_dispatch_free(struct tg_dispatch *d)
 
 	if (d == NULL)
 		return;
-	/* Shutting down is no worker's fault: nothing is dead-lettered now. */
+	/* Shutting down is no worker's fault: nothing is counted or dead-lettered now. */
 	d->max_attempts = INT_MAX;
 	d->dead_cb = NULL;
+	d->failed_cb = NULL;
 	while (d->peers)
 		peer_drop(d, d->peers);
 	while ((job = queue_pop(d)) != NULL)
@@ -586,8 +599,19 @@ tg_dispatch_set_dead_letter(struct tg_dispatch *d, int max_attempts, tg_dispatch
 }
 
 void
+tg_dispatch_set_failed(struct tg_dispatch *d, tg_dispatch_failed_cb cb)
+{
+	d->failed_cb = cb;
+}
+
+void
 tg_dispatch_submit(struct tg_dispatch *d, struct tg_job *job)
 {
+	if (job->failures >= d->max_attempts) {
+		/* Its count came from an earlier run (or max_attempts was lowered). */
+		give_up(d, job);
+		return;
+	}
 	queue_push(d, job, false);
 	pump(d);
 }

@@ -42,6 +42,10 @@ typedef void (*tg_dispatch_result_cb)(void *arg, struct tg_job *job, const struc
  * after the call. */
 typedef void (*tg_dispatch_dead_cb)(void *arg, struct tg_job *job);
 
+/* Called when a job's failure count grows (job->failures is the new count), before
+ * it is queued again or given up; the job stays the dispatcher's. */
+typedef void (*tg_dispatch_failed_cb)(void *arg, struct tg_job *job);
+
 struct tg_dispatch_stats {
 	size_t queued;
 	size_t inflight;
@@ -67,6 +71,12 @@ struct tg_dispatch *tg_dispatch_new(struct event_base *base, void *zctx, const c
  * worker (so that one poison item cannot take innocent ones down with it); after
  * max_attempts failures it goes to cb instead. Default: 3, and dead jobs freed. */
 void tg_dispatch_set_dead_letter(struct tg_dispatch *d, int max_attempts, tg_dispatch_dead_cb cb);
+
+/* Have cb told of every failure counted against a job (default: nobody), so that
+ * the count can outlive the process. A job submitted with failures > 0 and suspect
+ * set carries on from that count; one submitted with failures >= max_attempts is
+ * given up at once. */
+void tg_dispatch_set_failed(struct tg_dispatch *d, tg_dispatch_failed_cb cb);
 
 /* Close the socket, free every queued and in-flight job; NULL is fine. */
 void tg_dispatch_free(struct tg_dispatch *d);

@@ -24,7 +24,6 @@
 #include "../common/util.h"
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION 1
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_MAX_ERROR_LEN 1024 /* cap on a feed's last_error */
 #define STORE_PENDING_BATCH 256  /* pending items loaded per query */
@@ -56,6 +55,7 @@ enum {
 	S_MAX_ITEM_ROWID,
 	S_MIN_ALERT_SEQ,
 	S_FEED_MOVED,
+	S_ITEM_FAILED,
 	S_SAVEPOINT,
 	S_RELEASE,
 	S_ROLLBACK_TO,
@@ -79,7 +79,7 @@ static const char *const stmt_sql[S_NSTMT] = {
 			  "VALUES (?1, ?2, 0, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
 			  "ON CONFLICT(feed_id, item_id) DO NOTHING",
 	[S_ITEMS_PENDING] = "SELECT rowid, feed_id, item_id, title, link, summary, published, "
-			    "updated, authors, categories, first_seen_ms FROM items "
+			    "updated, authors, categories, first_seen_ms, failures FROM items "
 			    "WHERE state = 0 AND rowid > ?1 ORDER BY rowid LIMIT ?2",
 	[S_MAX_SEQ] = "SELECT MAX(seq) FROM alerts",
 	[S_ITEM_COUNT] = "SELECT COUNT(*) FROM items WHERE feed_id = ?1",
@@ -103,6 +103,8 @@ static const char *const stmt_sql[S_NSTMT] = {
 	[S_MAX_ITEM_ROWID] = "SELECT MAX(rowid) FROM items",
 	[S_MIN_ALERT_SEQ] = "SELECT MIN(seq) FROM alerts",
 	[S_FEED_MOVED] = "UPDATE feeds SET moved_url = ?1 WHERE id = ?2",
+	[S_ITEM_FAILED] = "UPDATE items SET failures = ?1 "
+			  "WHERE feed_id = ?2 AND item_id = ?3 AND state = 0",
 	[S_SAVEPOINT] = "SAVEPOINT alert",
 	[S_RELEASE] = "RELEASE alert",
 	[S_ROLLBACK_TO] = "ROLLBACK TO alert",
@@ -133,6 +135,7 @@ static const char schema_sql[] =
 	" updated TEXT,"
 	" authors TEXT,"    /* JSON array of strings, NULL when empty */
 	" categories TEXT," /* likewise */
+	" failures INTEGER NOT NULL DEFAULT 0," /* workers it took down while pending */
 	" PRIMARY KEY (feed_id, item_id));"
 	"CREATE INDEX items_state ON items(state);"
 	/* The outbox and the replay history: every alert, by sequence number. */
@@ -152,6 +155,21 @@ static const char schema_sql[] =
 	" reason TEXT,"
 	" dead_ms INTEGER NOT NULL,"
 	" PRIMARY KEY (feed_id, item_id));";
+
+/* What brings a store made by an older tigris up to date, in order: step i turns
+ * schema version i + 1 into i + 2. A new store gets schema_sql and the newest
+ * version at once. The steps run in the schema transaction of tg_store_open, so
+ * a store is upgraded whole or not at all. */
+static const struct {
+	const char *sql;
+	const char *what;
+} migrations[] = {
+	/* 1 -> 2: the failure count of a poison suspect survives a restart. */
+	{ "ALTER TABLE items ADD COLUMN failures INTEGER NOT NULL DEFAULT 0",
+	    "upgrading the schema to version 2 (items.failures)" },
+};
+
+#define STORE_SCHEMA_VERSION (1 + (int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* The checkpointer: a thread with its own connection, woken by the WAL hook of
  * the daemon's connection when the log passes STORE_CKPT_PAGES. */
@@ -327,7 +345,7 @@ static int
 schema_init(struct tg_store *st, char *err, size_t errlen)
 {
 	char *version = NULL, *epoch = NULL, num[24];
-	long v;
+	long v, upgraded_from = 0;
 	int rc = -1;
 
 	if (exec_sql(st, "BEGIN IMMEDIATE", "starting schema transaction", err, errlen) < 0)
@@ -343,10 +361,18 @@ schema_init(struct tg_store *st, char *err, size_t errlen)
 		snprintf(num, sizeof(num), "%d", STORE_SCHEMA_VERSION);
 		if (meta_set(st, "schema_version", num, err, errlen) < 0)
 			goto out;
-	} else if (tg_parse_long(version, 1, 1000000, &v) < 0 || v != STORE_SCHEMA_VERSION) {
+	} else if (tg_parse_long(version, 1, 1000000, &v) < 0 || v > STORE_SCHEMA_VERSION) {
 		fail_msg(err, errlen, "store %s: schema version %s, this tigris knows version %d",
 		    st->path, version, STORE_SCHEMA_VERSION);
 		goto out;
+	} else if (v < STORE_SCHEMA_VERSION) {
+		for (long i = v - 1; i < STORE_SCHEMA_VERSION - 1; i++)
+			if (exec_sql(st, migrations[i].sql, migrations[i].what, err, errlen) < 0)
+				goto out;
+		snprintf(num, sizeof(num), "%d", STORE_SCHEMA_VERSION);
+		if (meta_set(st, "schema_version", num, err, errlen) < 0)
+			goto out;
+		upgraded_from = v;
 	}
 	/* Stores made before it was found unused had an index on items(seq): it only
 	 * cost a write per alert. */
@@ -367,6 +393,9 @@ schema_init(struct tg_store *st, char *err, size_t errlen)
 	}
 	if (exec_sql(st, "COMMIT", "committing schema", err, errlen) < 0)
 		goto out;
+	if (upgraded_from)
+		tg_notice("store %s: schema upgraded from version %ld to %d", st->path,
+		    upgraded_from, STORE_SCHEMA_VERSION);
 	rc = 0;
 out:
 	if (rc < 0)
@@ -866,12 +895,12 @@ fail:
 
 struct pending_row {
 	int64_t feed_id;
+	int failures;
 	struct tg_item it;
 };
 
 int
-tg_store_items_pending(struct tg_store *st,
-    void (*fn)(void *arg, int64_t feed_id, const struct tg_item *it), void *arg, char *err,
+tg_store_items_pending(struct tg_store *st, tg_store_pending_cb fn, void *arg, char *err,
     size_t errlen)
 {
 	return tg_store_items_pending_from(st, 0, 0, NULL, fn, arg, err, errlen);
@@ -879,8 +908,7 @@ tg_store_items_pending(struct tg_store *st,
 
 int
 tg_store_items_pending_from(struct tg_store *st, int64_t after_rowid, size_t limit,
-    int64_t *last_rowid, void (*fn)(void *arg, int64_t feed_id, const struct tg_item *it),
-    void *arg, char *err, size_t errlen)
+    int64_t *last_rowid, tg_store_pending_cb fn, void *arg, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = st->stmt[S_ITEMS_PENDING];
 	struct pending_row *rows;
@@ -918,6 +946,7 @@ tg_store_items_pending_from(struct tg_store *st, int64_t after_rowid, size_t lim
 			list_from_json((const char *)sqlite3_column_text(s, 9), &r->it,
 			    tg_item_add_category);
 			r->it.fetched_ms = sqlite3_column_int64(s, 10);
+			r->failures = sqlite3_column_int(s, 11);
 		}
 		if (rc != SQLITE_DONE)
 			fail_db(st, err, errlen, "listing pending items");
@@ -925,7 +954,7 @@ tg_store_items_pending_from(struct tg_store *st, int64_t after_rowid, size_t lim
 		sqlite3_clear_bindings(s);
 		for (size_t i = 0; i < n; i++) {
 			if (rc == SQLITE_DONE)
-				fn(arg, rows[i].feed_id, &rows[i].it);
+				fn(arg, rows[i].feed_id, &rows[i].it, rows[i].failures);
 			tg_item_clear(&rows[i].it);
 		}
 		if (rc != SQLITE_DONE) {
@@ -1171,6 +1200,24 @@ tg_store_dead_letter(struct tg_store *st, int64_t feed_id, const char *item_id, 
 	sqlite3_bind_int64(s, 1, feed_id);
 	sqlite3_bind_text(s, 2, item_id, -1, SQLITE_STATIC);
 	return step_done(st, s, "marking an item dead", err, errlen) < 0 ? -1 : 0;
+}
+
+int
+tg_store_item_failed(struct tg_store *st, int64_t feed_id, const char *item_id, int failures,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *s = st->stmt[S_ITEM_FAILED];
+
+	sqlite3_bind_int(s, 1, failures > 0 ? failures : 0);
+	sqlite3_bind_int64(s, 2, feed_id);
+	sqlite3_bind_text(s, 3, item_id, -1, SQLITE_STATIC);
+	if (step_done(st, s, "recording an item's failures", err, errlen) < 0)
+		return -1;
+	if (sqlite3_changes(st->db) == 0)
+		return fail_msg(err, errlen, "store %s: recording an item's failures: no pending "
+					     "item \"%s\" in feed %lld",
+		    st->path, item_id, (long long)feed_id);
+	return 0;
 }
 
 int

@@ -40,7 +40,8 @@ enum tg_item_state {
 /* Open (creating if needed) "<dir>/tigris.db", creating dir too (mode 0750). WAL,
  * foreign keys, busy timeout. Holds an exclusive lock on "<dir>/tigris.lock" until
  * closed, so a second open of the same dir fails. Returns NULL with err filled on
- * failure (unusable dir, locked, not a database, schema from a newer tigris). */
+ * failure (unusable dir, locked, not a database, schema from a newer tigris). A
+ * store made by an older tigris is upgraded in place, in one transaction. */
 struct tg_store *tg_store_open(const char *dir, char *err, size_t errlen);
 
 /* Close (stopping the checkpoint thread); NULL is fine. */
@@ -85,20 +86,29 @@ int tg_store_feed_failed(struct tg_store *st, int64_t feed_id, const char *why,
 int tg_store_items_add(struct tg_store *st, int64_t feed_id, const struct tg_item *items,
     size_t n, bool *is_new, char *err, size_t errlen);
 
-/* Call fn for every PENDING item (oldest first) with its feed id; the item is only
- * valid during the call (copy it to keep it). it->feed is NULL (map the feed id)
- * and it->fetched_ms is when the item was first seen. fn may call
- * tg_store_alert_add. Returns the count or -1 with err. */
-int tg_store_items_pending(struct tg_store *st,
-    void (*fn)(void *arg, int64_t feed_id, const struct tg_item *it), void *arg, char *err,
+/* What tg_store_items_pending gives for each PENDING item: its feed id, the item
+ * (valid only during the call: copy it to keep it; it->feed is NULL, map the feed
+ * id; it->fetched_ms is when it was first seen) and the failure count last set
+ * with tg_store_item_failed (0 when none). */
+typedef void (*tg_store_pending_cb)(void *arg, int64_t feed_id, const struct tg_item *it,
+    int failures);
+
+/* Call fn for every PENDING item, oldest first. fn may call tg_store_alert_add,
+ * tg_store_dead_letter and tg_store_item_failed. Returns the count or -1 with err. */
+int tg_store_items_pending(struct tg_store *st, tg_store_pending_cb fn, void *arg, char *err,
     size_t errlen);
 
 /* Like tg_store_items_pending, but only items with rowid > after_rowid, at most
  * limit of them (0: all); *last_rowid (may be NULL) gets the rowid of the last
  * one given (after_rowid when none). For refilling a spilled queue. */
 int tg_store_items_pending_from(struct tg_store *st, int64_t after_rowid, size_t limit,
-    int64_t *last_rowid, void (*fn)(void *arg, int64_t feed_id, const struct tg_item *it),
-    void *arg, char *err, size_t errlen);
+    int64_t *last_rowid, tg_store_pending_cb fn, void *arg, char *err, size_t errlen);
+
+/* Set how many workers the PENDING item took down while holding it alone (the
+ * dispatcher's count, kept so that a restart does not reset it). Returns 0, or -1
+ * with err on a database error or when no such item is pending. */
+int tg_store_item_failed(struct tg_store *st, int64_t feed_id, const char *item_id, int failures,
+    char *err, size_t errlen);
 
 /* Newest item rowid (0 when none). */
 int64_t tg_store_max_item_rowid(struct tg_store *st);

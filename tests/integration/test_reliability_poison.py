@@ -2,15 +2,21 @@
 """Misbehaving workers, written in Python from docs/protocol.md (fakeworker.py):
 - a worker that crashes on one particular item: that item reaches the
   dead-letter table after max_attempts tries and every other item is delivered;
+- the same across a daemon crash: once the poison item has taken down a worker,
+  tigrisd is SIGKILLed and restarted, and the item is dead-lettered after
+  max_attempts failures in total, not max_attempts more;
 - a worker that answers with a frame over the size limit: only that worker is
   dropped, and its item is classified by another worker and delivered."""
 
 import os
+import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import tgtest  # noqa: E402
@@ -69,6 +75,113 @@ def poison_case(tmp):
         server.close()
 
 
+def store_rows(db_path, sql, args=()):
+    db = sqlite3.connect(db_path)
+    try:
+        return db.execute(sql, args).fetchall()
+    finally:
+        db.close()
+
+
+def noticed(d, pid, seconds):
+    """Wait until the daemon has dropped the silent worker pid (and so counted
+    what it held); True when it did."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if "worker pid %d silent" % pid in d.log_text():
+            time.sleep(0.3)  # the store write follows the log line in the same callback
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def poison_restart_case(tmp):
+    """One poison worker at a time, and a crashed one is replaced only once the
+    daemon has noticed the crash: when tigrisd is killed, the poison item is
+    queued, not at a worker, so every crash is seen by exactly one daemon run."""
+    server = tgtest.FeedServer()
+    server.set("/r.xml", tgtest.rss_items("r", 0, 0))
+    d = tgtest.Daemon(tmp, [{"url": server.url("/r.xml"), "interval": 1, "name": "r"}], workers=0,
+                      extra={"max_attempts": 3, "http_listen": "127.0.0.1:0"})
+    db_path = os.path.join(tmp, "state", "tigris.db")
+    sub = tgtest.Subscriber(d.publish)
+    w = None
+    crashes = [0, 0]  # workers the poison item took down in run 1, in run 2
+    failures_at_kill = 0
+    try:
+        # Run 1: until the store holds a failure for the poison item.
+        d.start()
+        w = fake(d.worker_endpoint, "poison")
+        time.sleep(1.5)
+        server.set("/r.xml", tgtest.rss_items("r", 0, 30, {12: "POISON item that kills workers"}))
+        deadline = time.time() + 40
+        while time.time() < deadline:
+            sub.poll(0.2)
+            if w.poll() is None:
+                continue
+            crashes[0] += 1
+            check(noticed(d, w.pid, 10), "run 1: the daemon noticed crash %d" % crashes[0])
+            rows = store_rows(db_path, "SELECT failures FROM items WHERE item_id = 'r-12' AND state = 0")
+            if rows and rows[0][0] >= 1:
+                failures_at_kill = rows[0][0]
+                break
+            w = fake(d.worker_endpoint, "poison")
+        check(failures_at_kill == 1, "run 1: the store holds the poison item's failure (%d)" % failures_at_kill)
+        check(crashes[0] <= 2, "run 1: one crash alone, at most one shared before it (%d)" % crashes[0])
+        check(store_rows(db_path, "SELECT COUNT(*) FROM dead_letters")[0][0] == 0, "run 1: nothing dead-lettered yet")
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait(timeout=10)
+        d.logf.close()
+
+        # Run 2: the same store; workers as before.
+        d.start()
+        time.sleep(1.0)  # the subscriber reconnects first
+        w = fake(d.worker_endpoint, "poison")
+        deadline = time.time() + 40
+        dead = []
+        while time.time() < deadline:
+            sub.poll(0.2)
+            dead = store_rows(db_path, "SELECT item_id, attempts, reason FROM dead_letters")
+            if dead and len({a["item"]["id"] for a in sub.alerts}) >= 29:
+                break
+            if w.poll() is None:
+                continue
+            crashes[1] += 1
+            check(noticed(d, w.pid, 10), "run 2: the daemon noticed crash %d" % crashes[1])
+            w = fake(d.worker_endpoint, "poison")
+        sub.poll(1.0)
+        got = {a["item"]["id"] for a in sub.alerts}
+        stored = store_rows(db_path, "SELECT item_id FROM alerts")
+        pending = store_rows(db_path, "SELECT COUNT(*) FROM items WHERE state = 0")[0][0]
+        print("figures: items=30 crashes=%d+%d failures_at_kill=%d dead=%s delivered=%d stored_alerts=%d"
+              % (crashes[0], crashes[1], failures_at_kill, dead, len(got), len(stored)))
+        log2 = open(d.logs[1]).read()
+        check("r-12 of feed r took down 1 worker(s) before" in log2,
+              "run 2: the poison item starts as a suspect with the stored count")
+        check(dead == [("r-12", 3, "took down 3 worker(s)")],
+              "the poison item is dead-lettered after 3 failures in total")
+        check(crashes[1] == 3 - failures_at_kill,
+              "run 2: it took down only %d more worker(s) (%d)" % (3 - failures_at_kill, crashes[1]))
+        check("r-12 of feed r took down 3 worker(s); dead-lettered" in log2, "the dead letter is logged")
+        port = re.search(r"\(port (\d+)\)", log2)
+        with urllib.request.urlopen("http://127.0.0.1:%s/metrics" % port.group(1), timeout=5) as r:
+            metrics = r.read().decode()
+        check(re.search(r"^tigris_dead_letters_total 1$", metrics, re.M) is not None,
+              "run 2: /metrics counts the dead letter")
+        others = {"r-%d" % i for i in range(30)} - {"r-12"}
+        check(got == others, "every other item delivered")
+        check(sorted(r[0] for r in stored) == sorted(others), "every other item stored as published exactly once")
+        check(pending == 0, "nothing left pending")
+        check(d.stop() == 0, "clean stop")
+    finally:
+        if w:
+            w.kill()
+        if d.proc and d.proc.poll() is None:
+            d.proc.kill()
+        sub.close()
+        server.close()
+
+
 def oversize_case(tmp):
     server = tgtest.FeedServer()
     server.set("/o.xml", tgtest.rss_items("o", 0, 0))
@@ -103,15 +216,16 @@ def oversize_case(tmp):
 
 
 def main():
-    tmp1, tmp2 = tgtest.tempdir(), tgtest.tempdir()
+    tmps = [tgtest.tempdir() for _ in range(3)]
     try:
-        poison_case(tmp1)
-        oversize_case(tmp2)
+        poison_case(tmps[0])
+        poison_restart_case(tmps[1])
+        oversize_case(tmps[2])
     finally:
         if os.environ.get("TG_KEEP_TMP") is None:
-            shutil.rmtree(tmp1, ignore_errors=True)
-            shutil.rmtree(tmp2, ignore_errors=True)
-    print("reliability (poison, oversize): all checks passed")
+            for t in tmps:
+                shutil.rmtree(t, ignore_errors=True)
+    print("reliability (poison, poison across a restart, oversize): all checks passed")
 
 
 if __name__ == "__main__":

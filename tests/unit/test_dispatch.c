@@ -312,6 +312,123 @@ test_poison_dead_lettered_innocent_not(void **state)
 	}
 }
 
+static int failed_counts[8]; /* job->failures as each failure was reported */
+static int nfailed;
+
+static void
+on_failed(void *arg, struct tg_job *job)
+{
+	(void)arg;
+	assert_string_equal(job->item.id, "poison");
+	if (nfailed < 8)
+		failed_counts[nfailed] = job->failures;
+	nfailed++;
+}
+
+static void
+on_dead_any(void *arg, struct tg_job *job)
+{
+	(void)arg;
+	(void)job;
+	ndead++;
+}
+
+/* Submit a job that took down `failures` workers in an earlier run. */
+static void
+submit_suspect(struct fixture *f, const char *id, int failures)
+{
+	struct tg_item it;
+	struct tg_job *job;
+
+	tg_item_init(&it);
+	it.id = tg_strdup(id);
+	it.feed = tg_strdup("test");
+	it.title = tg_strdup("a title");
+	job = tg_job_take(1, &it);
+	job->failures = failures;
+	job->suspect = true;
+	tg_dispatch_submit(f->d, job);
+}
+
+/* Every failure is reported with its new count; a job carried over with a count
+ * goes alone to an idle worker and is dead-lettered when the total reaches
+ * max_attempts; one carried over at max_attempts is given up unsent; shutting
+ * down reports nothing. */
+static void
+test_failures_reported_and_carried_over(void **state)
+{
+	struct fixture *f = *state;
+	struct tg_dispatch_stats st;
+	uint64_t del[8];
+	char ids[8][64];
+	uint32_t pid = 700;
+	void *w;
+	size_t n;
+
+	tg_dispatch_set_dead_letter(f->d, 3, on_dead_any);
+	tg_dispatch_set_failed(f->d, on_failed);
+	ndead = nfailed = 0;
+
+	/* Alone on each worker from the start: three failures, 1, 2, 3, then dead. */
+	submit_suspect(f, "poison", 0);
+	for (int round = 0; round < 3; round++) {
+		w = worker_connect(f, ++pid, 8);
+		spin(f, 60);
+		n = worker_take(w, del, ids, 8);
+		assert_int_equal(n, 1);
+		zmq_close(w);
+		tg_dispatch_worker_gone(f->d, pid);
+		spin(f, 20);
+	}
+	assert_int_equal(nfailed, 3);
+	assert_int_equal(failed_counts[0], 1);
+	assert_int_equal(failed_counts[1], 2);
+	assert_int_equal(failed_counts[2], 3);
+	assert_int_equal(ndead, 1);
+
+	/* Carried over with 2 failures: sent alone though an ordinary job waits
+	 * and the worker has credit for both; one more failure and it is dead. */
+	ndead = nfailed = 0;
+	submit(f, "innocent");
+	submit_suspect(f, "poison", 2);
+	w = worker_connect(f, ++pid, 8);
+	spin(f, 60);
+	n = worker_take(w, del, ids, 8);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "poison");
+	zmq_close(w);
+	tg_dispatch_worker_gone(f->d, pid);
+	spin(f, 20);
+	assert_int_equal(nfailed, 1);
+	assert_int_equal(failed_counts[0], 3);
+	assert_int_equal(ndead, 1);
+
+	/* Carried over at max_attempts already (say it was lowered): given up at once. */
+	submit_suspect(f, "poison", 3);
+	assert_int_equal(ndead, 2);
+	assert_int_equal(nfailed, 1);
+	tg_dispatch_get_stats(f->d, &st);
+	assert_int_equal(st.dead, 3);
+
+	/* The innocent job flows; a suspect held alone at shutdown counts nothing. */
+	w = worker_connect(f, ++pid, 8);
+	spin(f, 60);
+	n = worker_take(w, del, ids, 8);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "innocent");
+	worker_answer(w, del[0], "ok");
+	spin(f, 60);
+	assert_int_equal(f->nresults, 1);
+	submit_suspect(f, "poison", 1);
+	spin(f, 60);
+	assert_int_equal(worker_take(w, del, ids, 8), 1);
+	zmq_close(w);
+	tg_dispatch_free(f->d);
+	f->d = NULL;
+	assert_int_equal(nfailed, 1);
+	assert_int_equal(ndead, 2);
+}
+
 static void
 test_invalid_messages_rejected(void **state)
 {
@@ -395,6 +512,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dead_worker_items_go_to_another, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_poison_dead_lettered_innocent_not, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_failures_reported_and_carried_over, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_messages_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_worker_dropped, setup, teardown),

@@ -171,7 +171,7 @@ test_wal_and_pragmas(void **state)
 				 "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(s, 0), "1");
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "2");
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	tg_store_close(st);
@@ -367,6 +367,7 @@ struct seen {
 	size_t n;
 	int64_t feed_ids[16];
 	char *ids[16];
+	int failures[16];
 	struct tg_store *st;  /* when set, publish each item from the callback */
 	uint64_t next_seq;
 	struct tg_item first; /* a copy of the first item */
@@ -381,7 +382,7 @@ publish(struct tg_store *st, int64_t fid, const char *id, uint64_t seq, char *er
 }
 
 static void
-on_pending(void *arg, int64_t fid, const struct tg_item *it)
+on_pending(void *arg, int64_t fid, const struct tg_item *it, int failures)
 {
 	struct seen *s = arg;
 	char err[256];
@@ -391,6 +392,7 @@ on_pending(void *arg, int64_t fid, const struct tg_item *it)
 	if (s->n < 16) {
 		s->feed_ids[s->n] = fid;
 		s->ids[s->n] = tg_strdup(it->id);
+		s->failures[s->n] = failures;
 	}
 	s->n++;
 	if (s->st)
@@ -773,6 +775,128 @@ test_dead_letters_and_pending_from(void **state)
 	tg_store_close(st);
 }
 
+/* A poison suspect's failure count: set, given back with the pending items, kept
+ * across a reopen, dropped from the listing once the item is dead-lettered. */
+static void
+test_item_failures_kept(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_item items[3];
+	struct seen sn = { 0 };
+	int64_t a = feed_id(fx, st, "https://a.example/rss");
+
+	make_item(&items[0], "f0");
+	make_item(&items[1], "f1");
+	make_item(&items[2], "f2");
+	assert_int_equal(tg_store_items_add(st, a, items, 3, NULL, fx->err, sizeof(fx->err)), 3);
+	assert_int_equal(tg_store_items_pending(st, on_pending, &sn, fx->err, sizeof(fx->err)), 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sn.failures[i], 0); /* new items start clean */
+	seen_clear(&sn);
+
+	assert_int_equal(tg_store_item_failed(st, a, "f1", 1, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tg_store_item_failed(st, a, "f1", 2, fx->err, sizeof(fx->err)), 0);
+	/* unknown item, unknown feed: an error that names the item */
+	assert_int_equal(tg_store_item_failed(st, a, "nope", 1, fx->err, sizeof(fx->err)), -1);
+	assert_non_null(strstr(fx->err, "no pending item \"nope\""));
+	assert_int_equal(tg_store_item_failed(st, a + 99, "f1", 1, fx->err, sizeof(fx->err)), -1);
+	tg_store_close(st);
+
+	st = open_ok(fx);
+	assert_int_equal(tg_store_items_pending(st, on_pending, &sn, fx->err, sizeof(fx->err)), 3);
+	assert_string_equal(sn.ids[1], "f1");
+	assert_int_equal(sn.failures[0], 0);
+	assert_int_equal(sn.failures[1], 2); /* the last count set, not a sum */
+	assert_int_equal(sn.failures[2], 0);
+	seen_clear(&sn);
+	/* the refill path gives it too */
+	assert_int_equal(tg_store_items_pending_from(st, 0, 2, NULL, on_pending, &sn, fx->err,
+			     sizeof(fx->err)),
+	    2);
+	assert_int_equal(sn.failures[1], 2);
+	seen_clear(&sn);
+
+	/* a published item is no longer pending: its count cannot be set */
+	assert_int_equal(publish(st, a, "f0", 1, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tg_store_item_failed(st, a, "f0", 1, fx->err, sizeof(fx->err)), -1);
+	assert_non_null(strstr(fx->err, "no pending item \"f0\""));
+	/* set from inside the listing (as the daemon may), then dead-lettered */
+	assert_int_equal(tg_store_item_failed(st, a, "f1", 3, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(tg_store_dead_letter(st, a, "f1", 3, "took down 3 worker(s)", fx->err,
+			     sizeof(fx->err)),
+	    0);
+	assert_int_equal(tg_store_item_failed(st, a, "f1", 4, fx->err, sizeof(fx->err)), -1);
+	assert_int_equal(tg_store_items_pending(st, on_pending, &sn, fx->err, sizeof(fx->err)), 1);
+	assert_string_equal(sn.ids[0], "f2");
+	assert_int_equal(sn.failures[0], 0);
+	seen_clear(&sn);
+	free_items(items, 3);
+	tg_store_close(st);
+}
+
+/* A store of schema version 1 (no items.failures) is upgraded in place when
+ * opened: its pending items are kept, with a count of 0 that can then be set. */
+static void
+test_upgrade_from_v1(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_item items[2];
+	struct seen sn = { 0 };
+	int64_t a = feed_id(fx, st, "https://a.example/rss");
+	char path[160], epoch[33];
+	sqlite3_stmt *s;
+	sqlite3 *db;
+
+	make_item(&items[0], "old0");
+	make_item(&items[1], "old1");
+	assert_int_equal(tg_store_items_add(st, a, items, 2, NULL, fx->err, sizeof(fx->err)), 2);
+	memcpy(epoch, tg_store_epoch(st), sizeof(epoch));
+	tg_store_close(st);
+
+	/* Make it what tigris with schema version 1 left: the items table without the
+	 * column, and version 1 in meta. */
+	snprintf(path, sizeof(path), "%s/tigris.db", fx->state);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				 "ALTER TABLE items DROP COLUMN failures;"
+				 "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+				 NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT failures FROM items", -1, &s, NULL),
+	    SQLITE_ERROR); /* the column is really gone */
+	sqlite3_close(db);
+
+	st = open_ok(fx);
+	assert_string_equal(tg_store_epoch(st), epoch);
+	assert_int_equal(tg_store_items_pending(st, on_pending, &sn, fx->err, sizeof(fx->err)), 2);
+	assert_string_equal(sn.ids[0], "old0");
+	assert_string_equal(sn.first.title, "title of old0"); /* content kept */
+	assert_int_equal(sn.failures[0], 0);
+	assert_int_equal(sn.failures[1], 0);
+	seen_clear(&sn);
+	assert_int_equal(tg_store_item_failed(st, a, "old1", 2, fx->err, sizeof(fx->err)), 0);
+	tg_store_close(st);
+
+	db = raw_open(fx);
+	assert_int_equal(sqlite3_prepare_v2(db,
+				 "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "2");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+
+	/* and the upgraded store reopens as it is, with the count */
+	st = open_ok(fx);
+	assert_int_equal(tg_store_items_pending(st, on_pending, &sn, fx->err, sizeof(fx->err)), 2);
+	assert_int_equal(sn.failures[1], 2);
+	seen_clear(&sn);
+	free_items(items, 2);
+	tg_store_close(st);
+}
+
 static void
 test_feed_moved_kept(void **state)
 {
@@ -910,6 +1034,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_replay_and_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_letters_and_pending_from, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_item_failures_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feed_moved_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_thread, setup, teardown),
 	};
