@@ -138,6 +138,7 @@ PY
 "title"
 "summary"
 "category"
+" after "
 "repeat "
 "tag "
 " actor "

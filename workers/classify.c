@@ -609,7 +609,8 @@ run_scorers(struct tg_classifier *c)
 				if (!ok)
 					continue;
 				count[m->field]++;
-				fw = t->field_weight[m->field];
+				fw = t->field_after[m->field] && m->start >= t->field_after[m->field] ?
+				    t->field_later_weight[m->field] : t->field_weight[m->field];
 				for (int j = 0; j < sc->nscores; j++) {
 					c->score[sc->score[j].tag] += sc->score[j].weight * fw;
 					if (sc->score[j].weight > 0)

@@ -447,20 +447,33 @@ static void
 stmt_field(struct parser *p, char **tok, int n)
 {
 	static const char *names[TG_FIELD_COUNT] = { "title", "summary", "category" };
-	float w;
+	float w, later = 0, after = 0;
 
-	if (n != 3) {
-		perr(p, p->line, "usage: field title|summary|category WEIGHT");
+	if ((n != 3 && n != 6) || (n == 6 && strcmp(tok[3], "after") != 0)) {
+		perr(p, p->line, "usage: field title|summary|category WEIGHT [after BYTES WEIGHT]");
 		return;
 	}
 	for (int f = 0; f < TG_FIELD_COUNT; f++) {
-		if (strcmp(tok[1], names[f]) == 0) {
-			if (parse_float(tok[2], 0, 100, &w) == -1)
-				perr(p, p->line, "bad field weight '%s' (a number in [0,100])", tok[2]);
-			else
-				p->t->field_weight[f] = w;
+		if (strcmp(tok[1], names[f]) != 0)
+			continue;
+		if (parse_float(tok[2], 0, 100, &w) == -1) {
+			perr(p, p->line, "bad field weight '%s' (a number in [0,100])", tok[2]);
 			return;
 		}
+		if (n == 6 && (parse_float(tok[4], 1, 1u << 20, &after) == -1 ||
+		    after != (float)(uint32_t)after)) {
+			perr(p, p->line, "bad byte count '%s' after 'after' (a whole number in "
+			    "[1,1048576])", tok[4]);
+			return;
+		}
+		if (n == 6 && parse_float(tok[5], 0, 100, &later) == -1) {
+			perr(p, p->line, "bad later weight '%s' (a number in [0,100])", tok[5]);
+			return;
+		}
+		p->t->field_weight[f] = w;
+		p->t->field_after[f] = (uint32_t)after;
+		p->t->field_later_weight[f] = later;
+		return;
 	}
 	perr(p, p->line, "unknown field '%s' (title, summary or category)", tok[1]);
 }

@@ -112,6 +112,10 @@ struct tg_taxonomy {
 	char name[64];
 	char version[17];        /* hex tg_hash64 of the file's bytes */
 	float field_weight[TG_FIELD_COUNT];
+	/* "field NAME W after N W2": a match starting N or more bytes into the
+	 * field's normalised text weighs W2 instead of W (0: no such limit). */
+	uint32_t field_after[TG_FIELD_COUNT];
+	float field_later_weight[TG_FIELD_COUNT];
 	int repeat;              /* matches of one term counted per field */
 	int ntags, ndyads, nrelevant, nterms, npatterns, nrules, nvetoes;
 	struct tg_tax_tag *tags;

@@ -16,6 +16,7 @@
 
 #include "../../common/util.h"
 #include "../../workers/classify.h"
+#include "../../workers/taxonomy.h"
 
 static struct tg_result res;
 
@@ -114,6 +115,51 @@ test_weights_fields_repeat(void **state)
 	run(c, "", "BT bt Bt");
 	assert_true(score("b") == 3.0f);
 	assert_int_equal(res.tags[0].nevidence, 1);
+	tg_classifier_free(c);
+}
+
+/* "field summary 1 after N W": a match that starts N bytes or more into the
+ * field weighs W, so an article's background paragraphs count less than its
+ * lede; the title keeps its weight, and evidence still points at the match. */
+static void
+test_field_later_weight(void **state)
+{
+	static const char text[] =
+	    "field title 2\n"
+	    "field summary 1 after 40 0.5\n"
+	    "tag a actor 3\n"
+	    "term a.name a 3\n"
+	    "    Alpha\n";
+	struct tg_classifier *c = load_text(text);
+	const struct tg_taxonomy *t = tg_classifier_taxonomy(c);
+	char body[128], xs[64];
+
+	(void)state;
+	memset(xs, 'x', sizeof(xs) - 1);
+	xs[sizeof(xs) - 1] = '\0';
+	assert_int_equal(t->field_after[TG_FIELD_SUMMARY], 40);
+	assert_true(t->field_later_weight[TG_FIELD_SUMMARY] == 0.5f);
+	assert_int_equal(t->field_after[TG_FIELD_TITLE], 0);
+	/* In the lede: full weight. */
+	run(c, "", "Alpha said so.");
+	assert_true(score("a") == 3.0f);
+	/* Starting at byte 40 or later: half, below the threshold. (Padding is one
+	 * long word: runs of blanks would be normalised to one.) */
+	snprintf(body, sizeof(body), "%.39s Alpha said so.", xs);
+	run(c, "", body);
+	assert_true(score("a") < 0);
+	/* One early and one late: 3 + 1.5. */
+	snprintf(body, sizeof(body), "Alpha, %.40s Alpha again.", xs);
+	run(c, "", body);
+	assert_true(score("a") == 4.5f);
+	assert_int_equal(res.tags[0].nevidence, 2);
+	/* A match starting at byte 39 is still in the lede. */
+	snprintf(body, sizeof(body), "%.38s Alpha", xs);
+	run(c, "", body);
+	assert_true(score("a") == 3.0f);
+	/* The title is not limited. */
+	run(c, "Alpha", "");
+	assert_true(score("a") == 6.0f);
 	tg_classifier_free(c);
 }
 
@@ -632,6 +678,7 @@ main(void)
 {
 	const struct CMUnitTest mini_tests[] = {
 		cmocka_unit_test(test_weights_fields_repeat),
+		cmocka_unit_test(test_field_later_weight),
 		cmocka_unit_test(test_rules_vetoes_dyads),
 		cmocka_unit_test(test_near_wants_other_words),
 		cmocka_unit_test(test_version_and_empty),

@@ -184,6 +184,15 @@ test_each_error(void **state)
 	expect_error("tag a topic 1\nveto nothing x\n", "t.tgt:2: unknown term 'nothing'");
 	expect_error("tag a topic 1\nfield body 2\n", "t.tgt:2: unknown field 'body'");
 	expect_error("tag a topic 1\nfield title -2\n", "t.tgt:2: bad field weight '-2'");
+	expect_error("tag a topic 1\nfield summary 1 later 600 0.5\n",
+	    "t.tgt:2: usage: field title|summary|category WEIGHT [after BYTES WEIGHT]");
+	expect_error("tag a topic 1\nfield summary 1 after 600\n", "t.tgt:2: usage: field");
+	expect_error("tag a topic 1\nfield summary 1 after 0 0.5\n",
+	    "t.tgt:2: bad byte count '0' after 'after'");
+	expect_error("tag a topic 1\nfield summary 1 after 12.5 0.5\n",
+	    "t.tgt:2: bad byte count '12.5' after 'after'");
+	expect_error("tag a topic 1\nfield summary 1 after 600 -1\n",
+	    "t.tgt:2: bad later weight '-1'");
 	expect_error("tag a topic 1\nrepeat 0\n", "t.tgt:2: usage: repeat N");
 	expect_error("tag a topic 1\ntag b actor 1\ndyad d a b\n", "t.tgt:3: 'a' is not an actor tag");
 	expect_error("tag a actor 1\ndyad d a a\n", "t.tgt:2: a dyad needs two different actors");
