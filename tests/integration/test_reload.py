@@ -103,7 +103,7 @@ def main():
         # Fixed: the reload applies and the workers still classify.
         shutil.copy(tgtest.TAXONOMY, taxonomy)
         d.proc.send_signal(signal.SIGHUP)
-        check(sub.wait_for(211, 15), "after a good reload feed d's items arrive")
+        check(sub.wait_for(211, 30), "after a good reload feed d's items arrive")
         check(all(a["tags"] for a in sub.alerts[206:]), "items are still classified after the workers reloaded")
         check(d.stop() == 0, "clean stop")
     finally:

@@ -18,11 +18,25 @@ TOP = os.environ.get("TG_TOP") or os.path.join(os.path.dirname(__file__), "..", 
 TAXONOMY = os.path.join(TOP, "deploy", "taxonomy.tgt")
 
 
+# Log files of the daemons this test started, so that a failing check can show
+# what they said last.
+DAEMON_LOGS = []
+
+
 def check(cond, what):
     """One assertion of an integration test: print it, and stop with status 1 when
-    it does not hold."""
+    it does not hold (after the last lines of every daemon log, for the reader)."""
     if not cond:
         print("FAIL:", what)
+        for path in DAEMON_LOGS:
+            try:
+                with open(path, errors="replace") as f:
+                    tail = f.read().splitlines()[-40:]
+            except OSError:
+                continue
+            print("--- last lines of %s" % path)
+            for line in tail:
+                print("    " + line)
         sys.exit(1)
     print("ok:", what)
 
@@ -126,6 +140,7 @@ class Daemon:
     def start(self):
         logpath = os.path.join(self.tmp, "tigrisd.%d.log" % len(self.logs))
         self.logs.append(logpath)
+        DAEMON_LOGS.append(logpath)
         self.logf = open(logpath, "w")
         self.proc = subprocess.Popen([os.path.join(BIN, "tigrisd"), "--config", self.config],
                                      stdout=self.logf, stderr=subprocess.STDOUT)
