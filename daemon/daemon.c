@@ -702,9 +702,12 @@ queue_pending(void *arg, int64_t feed_id, const struct tg_item *it, int failures
 	if (failures > 0) {
 		job->failures = failures;
 		job->suspect = true;
-		tg_notice("dispatch: item %s of feed %s took down %d worker(s) before; it is sent "
-			  "alone",
-		    job->item.id, job->item.feed, failures);
+		/* At max_attempts already (the setting was lowered), the dispatcher
+		 * dead-letters it at once and says so itself. */
+		if (failures < d->cfg->max_attempts)
+			tg_notice("dispatch: item %s of feed %s took down %d worker(s) before; it "
+				  "is sent alone",
+			    job->item.id, job->item.feed, failures);
 	}
 	tg_dispatch_submit(d->dispatch, job);
 }
