@@ -897,6 +897,63 @@ test_upgrade_from_v1(void **state)
 	tg_store_close(st);
 }
 
+/* A migration step that fails leaves the store as it was: the open fails with
+ * the step named and SQLite's reason, the schema version and the items are
+ * untouched, and once the cause is gone the same store upgrades. */
+static void
+test_upgrade_fails_whole(void **state)
+{
+	struct fixture *fx = *state;
+	struct tg_store *st = open_ok(fx);
+	struct tg_item items[1];
+	struct seen sn = { 0 };
+	int64_t a = feed_id(fx, st, "https://a.example/rss");
+	char path[160];
+	sqlite3_stmt *s;
+	sqlite3 *db;
+
+	make_item(&items[0], "kept");
+	assert_int_equal(tg_store_items_add(st, a, items, 1, NULL, fx->err, sizeof(fx->err)), 1);
+	tg_store_close(st);
+
+	/* Version 1 in meta but the column already there: step 1 -> 2 cannot run. */
+	snprintf(path, sizeof(path), "%s/tigris.db", fx->state);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				 "UPDATE meta SET value = '1' WHERE key = 'schema_version';", NULL,
+				 NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_null(tg_store_open(fx->state, fx->err, sizeof(fx->err)));
+	assert_non_null(strstr(fx->err, "upgrading the schema to version 2"));
+	assert_non_null(strstr(fx->err, "duplicate column"));
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+				 "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "1"); /* rolled back */
+	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM items", -1, &s, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 1);
+	sqlite3_finalize(s);
+	/* the cause removed, the same store upgrades and keeps its item */
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE items DROP COLUMN failures", NULL, NULL,
+				 NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	st = open_ok(fx);
+	assert_int_equal(tg_store_items_pending(st, on_pending, &sn, fx->err, sizeof(fx->err)), 1);
+	assert_string_equal(sn.ids[0], "kept");
+	assert_int_equal(sn.failures[0], 0);
+	seen_clear(&sn);
+	free_items(items, 1);
+	tg_store_close(st);
+}
+
 static void
 test_feed_moved_kept(void **state)
 {
@@ -1031,6 +1088,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_error_corrupt_db, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_newer_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_fails_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_replay_and_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_letters_and_pending_from, setup,
 		    teardown),
