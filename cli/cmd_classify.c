@@ -2,6 +2,9 @@
  * `tigris classify`: tag items offline with the same classifier the workers use.
  * Reads JSON lines {"id","title","body"[,"categories"]} on stdin and writes one
  * JSON line per input line; --explain prints the evidence for a person instead.
+ * --html first turns title and body into plain text the way tigrisd does with a
+ * feed's fields (tags stripped, character references decoded), so that raw RSS
+ * descriptions are tagged as the daemon would tag them.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -9,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/text.h"
 #include "../common/util.h"
+#include "../proto/item.h"
 #include "../proto/result.h"
 #include "../workers/classify.h"
 #include "commands.h"
@@ -65,6 +70,14 @@ join_categories(const json_t *arr, struct tg_buf *buf)
 	return buf->data ? buf->data : "";
 }
 
+/* The plain text of a feed field, as tigrisd's feed parser makes it; NULL when
+ * memory ran out. The caller frees it. */
+static char *
+plain_text(const char *s, size_t max)
+{
+	return tg_text_plain(s, strlen(s), TG_TEXT_HTML, max, NULL);
+}
+
 static json_t *
 result_line(const char *id, const struct tg_result *r)
 {
@@ -87,6 +100,7 @@ tg_cmd_classify(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "taxonomy", required_argument, NULL, 't' },
 		{ "explain", no_argument, NULL, 'e' },
+		{ "html", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -94,14 +108,14 @@ tg_cmd_classify(int argc, char **argv)
 	struct tg_classifier *clf = NULL;
 	struct tg_result *r = NULL;
 	struct tg_buf cats;
-	bool do_explain = false;
+	bool do_explain = false, html = false;
 	char *line = NULL, err[8192];
 	size_t cap = 0, lineno = 0, bad = 0;
 	ssize_t n;
 	int ch, rc = 1;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "t:eh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t:eHh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			taxonomy = optarg;
@@ -109,11 +123,17 @@ tg_cmd_classify(int argc, char **argv)
 		case 'e':
 			do_explain = true;
 			break;
+		case 'H':
+			html = true;
+			break;
 		case 'h':
-			puts("usage: tigris classify [--taxonomy FILE] [--explain] < items.jsonl\n\n"
+			puts("usage: tigris classify [--taxonomy FILE] [--explain] [--html] < items.jsonl\n\n"
 			     "Reads JSON lines {\"id\",\"title\",\"body\"} and writes one line each:\n"
 			     "{\"id\",\"tags\":[...],\"relevant\":bool,\"taxonomy\",\"evidence\":[...]}."
-			     "\nThe taxonomy defaults to $TIGRIS_TAXONOMY, then " DEFAULT_TAXONOMY ".");
+			     "\nThe taxonomy defaults to $TIGRIS_TAXONOMY, then " DEFAULT_TAXONOMY "."
+			     "\n--html: title and body are feed markup (an RSS description, say): they are"
+			     "\nturned into plain text as tigrisd does first, and each line also carries"
+			     "\n\"text\":{\"title\",\"body\"}, the plain text the evidence offsets refer to.");
 			return 0;
 		default:
 			return 2;
@@ -134,6 +154,7 @@ tg_cmd_classify(int argc, char **argv)
 		json_t *in = NULL, *out = NULL;
 		struct tg_classify_input ci;
 		const char *id, *title, *body, *catstr;
+		char *ptitle = NULL, *pbody = NULL;
 
 		lineno++;
 		if (n == 0 || (n == 1 && line[0] == '\n'))
@@ -156,6 +177,16 @@ tg_cmd_classify(int argc, char **argv)
 		}
 		title = title ? title : "";
 		body = body ? body : "";
+		if (html) {
+			ptitle = plain_text(title, TG_ITEM_MAX_TITLE);
+			pbody = plain_text(body, TG_ITEM_MAX_SUMMARY);
+			if (ptitle == NULL || pbody == NULL) {
+				snprintf(err, sizeof(err), "out of memory");
+				goto bad_line;
+			}
+			title = ptitle;
+			body = pbody;
+		}
 		catstr = join_categories(json_object_get(in, "categories"), &cats);
 		ci.title = title;
 		ci.title_len = strlen(title);
@@ -169,11 +200,16 @@ tg_cmd_classify(int argc, char **argv)
 			explain(id, title, body, catstr, r);
 		} else {
 			out = result_line(id, r);
+			if (html)
+				json_object_set_new(out, "text", json_pack("{s:s,s:s}", "title",
+				    title, "body", body));
 			json_dumpf(out, stdout, JSON_COMPACT);
 			fputc('\n', stdout);
 			json_decref(out);
 		}
 		json_decref(in);
+		free(ptitle);
+		free(pbody);
 		continue;
 bad_line:
 		bad++;
@@ -185,6 +221,8 @@ bad_line:
 		}
 		json_decref(out);
 		json_decref(in);
+		free(ptitle);
+		free(pbody);
 	}
 	fflush(stdout);
 	rc = bad ? 1 : 0;
