@@ -13,7 +13,6 @@ import urllib.request
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -31,14 +30,6 @@ REFUSE_WAIT = 3.0  # seconds a refused client is given to get anything through
 
 
 check = tgtest.check  # each check() that does not hold prints FAIL and exits with status 1
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def keygen(tmp, name):
@@ -170,10 +161,10 @@ def main():
         feeds = [{"url": server.url("/wire.xml"), "interval": 1, "name": "wire"}]
         refused_at_start(tmp, server_key, feeds)
 
-        publish = "tcp://127.0.0.1:%d" % free_port()
-        workers_ep = "tcp://127.0.0.1:%d" % free_port()
-        replay = "tcp://127.0.0.1:%d" % free_port()
-        http_port = free_port()
+        pub_port, workers_port, replay_port, http_port = tgtest.free_ports(4)
+        publish = "tcp://127.0.0.1:%d" % pub_port
+        workers_ep = "tcp://127.0.0.1:%d" % workers_port
+        replay = "tcp://127.0.0.1:%d" % replay_port
         d = tgtest.Daemon(tmp, feeds, workers=0, extra={
             "publish": publish, "worker_endpoint": workers_ep, "replay": replay,
             "http_listen": "127.0.0.1:%d" % http_port,
@@ -280,11 +271,12 @@ def main():
         tmp2 = os.path.join(tmp, "local")
         os.makedirs(tmp2)
         server.set("/local.xml", items_feed("local", 4))
+        ports = tgtest.free_ports(3)
         d = tgtest.Daemon(tmp2, [{"url": server.url("/local.xml"), "interval": 1, "name": "local"}],
                           workers=1, extra={
-                              "publish": "tcp://127.0.0.1:%d" % free_port(),
-                              "worker_endpoint": "tcp://127.0.0.1:%d" % free_port(),
-                              "replay": "tcp://127.0.0.1:%d" % free_port(),
+                              "publish": "tcp://127.0.0.1:%d" % ports[0],
+                              "worker_endpoint": "tcp://127.0.0.1:%d" % ports[1],
+                              "replay": "tcp://127.0.0.1:%d" % ports[2],
                               "curve_secret_key": server_key,
                               "curve_clients": [allowed["public-key"]]})
         d.start()

@@ -26,14 +26,6 @@ SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(
 check = tgtest.check  # each check() that does not hold prints FAIL and exits with status 1
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def get(port, path, timeout=5):
     """(status, content type, body) of GET http://127.0.0.1:port/path."""
     try:
@@ -140,7 +132,7 @@ def main():
         {"url": server.url("/wire.xml"), "interval": 1, "name": "wire"},
         {"url": server.url("/missing.xml"), "interval": 1, "name": "missing"},
     ]
-    port = free_port()
+    port = tgtest.free_port()
     d = tgtest.Daemon(tmp, feeds, workers=2, extra=extra(port))
     sub = tgtest.Subscriber(d.publish)
     try:
@@ -249,7 +241,7 @@ def main():
 
     # No workers: /healthz is 503 with the reason.
     tmp2 = tgtest.tempdir()
-    port2 = free_port()
+    port2 = tgtest.free_port()
     d2 = tgtest.Daemon(tmp2, [{"url": server.url("/wire.xml"), "interval": 60, "name": "wire"}],
                        workers=0, extra=extra(port2))
     try:

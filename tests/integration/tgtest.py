@@ -5,6 +5,7 @@ import http.server
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -208,6 +209,28 @@ def classify_offline(items):
         obj = json.loads(line)
         res[obj["id"]] = (sorted(obj["tags"]), obj["relevant"])
     return res
+
+
+def free_ports(n):
+    """n distinct free TCP ports on 127.0.0.1. All n sockets are bound at once,
+    so two calls in a row cannot hand out the same port (closing one socket
+    before binding the next can); another process may still take one before
+    the caller binds it, as with any such helper."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def free_port():
+    """One free TCP port on 127.0.0.1 (see free_ports)."""
+    return free_ports(1)[0]
 
 
 def tempdir():
