@@ -101,6 +101,34 @@ raw_open(struct fixture *fx)
 	return db;
 }
 
+/* Run sql on the store's file through a read-write connection of its own (to
+ * make the store what an older tigris, or an operator, left). */
+static void
+raw_exec(struct fixture *fx, const char *sql)
+{
+	char path[160];
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/tigris.db", fx->state);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* The first column of the first row of sql must be the text want. */
+static void
+expect_text(sqlite3 *db, const char *sql, const char *want)
+{
+	sqlite3_stmt *s;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), want);
+	sqlite3_finalize(s);
+}
+
+#define SQL_SCHEMA_VERSION "SELECT value FROM meta WHERE key = 'schema_version'"
+
 static void
 test_open_creates_and_reopen_keeps(void **state)
 {
@@ -161,18 +189,9 @@ test_wal_and_pragmas(void **state)
 	struct fixture *fx = *state;
 	struct tg_store *st = open_ok(fx);
 	sqlite3 *db = raw_open(fx);
-	sqlite3_stmt *s;
 
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
-	sqlite3_finalize(s);
-	assert_int_equal(sqlite3_prepare_v2(db,
-				 "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(s, 0), "2");
-	sqlite3_finalize(s);
+	expect_text(db, "PRAGMA journal_mode", "wal");
+	expect_text(db, SQL_SCHEMA_VERSION, "2");
 	sqlite3_close(db);
 	tg_store_close(st);
 }
@@ -612,17 +631,9 @@ test_error_newer_schema(void **state)
 {
 	struct fixture *fx = *state;
 	struct tg_store *st = open_ok(fx);
-	char path[160];
-	sqlite3 *db;
 
 	tg_store_close(st);
-	snprintf(path, sizeof(path), "%s/tigris.db", fx->state);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-				 "UPDATE meta SET value = '99' WHERE key = 'schema_version'", NULL,
-				 NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	raw_exec(fx, "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
 	assert_null(tg_store_open(fx->state, fx->err, sizeof(fx->err)));
 	assert_non_null(strstr(fx->err, "schema version 99"));
 }
@@ -845,7 +856,7 @@ test_upgrade_from_v1(void **state)
 	struct tg_item items[2];
 	struct seen sn = { 0 };
 	int64_t a = feed_id(fx, st, "https://a.example/rss");
-	char path[160], epoch[33];
+	char epoch[33];
 	sqlite3_stmt *s;
 	sqlite3 *db;
 
@@ -857,13 +868,9 @@ test_upgrade_from_v1(void **state)
 
 	/* Make it what tigris with schema version 1 left: the items table without the
 	 * column, and version 1 in meta. */
-	snprintf(path, sizeof(path), "%s/tigris.db", fx->state);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-				 "ALTER TABLE items DROP COLUMN failures;"
-				 "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
-				 NULL, NULL, NULL),
-	    SQLITE_OK);
+	raw_exec(fx, "ALTER TABLE items DROP COLUMN failures;"
+		     "UPDATE meta SET value = '1' WHERE key = 'schema_version';");
+	db = raw_open(fx);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT failures FROM items", -1, &s, NULL),
 	    SQLITE_ERROR); /* the column is really gone */
 	sqlite3_close(db);
@@ -880,12 +887,7 @@ test_upgrade_from_v1(void **state)
 	tg_store_close(st);
 
 	db = raw_open(fx);
-	assert_int_equal(sqlite3_prepare_v2(db,
-				 "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(s, 0), "2");
-	sqlite3_finalize(s);
+	expect_text(db, SQL_SCHEMA_VERSION, "2");
 	sqlite3_close(db);
 
 	/* and the upgraded store reopens as it is, with the count */
@@ -908,8 +910,6 @@ test_upgrade_fails_whole(void **state)
 	struct tg_item items[1];
 	struct seen sn = { 0 };
 	int64_t a = feed_id(fx, st, "https://a.example/rss");
-	char path[160];
-	sqlite3_stmt *s;
 	sqlite3 *db;
 
 	make_item(&items[0], "kept");
@@ -917,34 +917,17 @@ test_upgrade_fails_whole(void **state)
 	tg_store_close(st);
 
 	/* Version 1 in meta but the column already there: step 1 -> 2 cannot run. */
-	snprintf(path, sizeof(path), "%s/tigris.db", fx->state);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-				 "UPDATE meta SET value = '1' WHERE key = 'schema_version';", NULL,
-				 NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	raw_exec(fx, "UPDATE meta SET value = '1' WHERE key = 'schema_version'");
 	assert_null(tg_store_open(fx->state, fx->err, sizeof(fx->err)));
 	assert_non_null(strstr(fx->err, "upgrading the schema to version 2"));
 	assert_non_null(strstr(fx->err, "duplicate column"));
 
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db,
-				 "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(s, 0), "1"); /* rolled back */
-	sqlite3_finalize(s);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM items", -1, &s, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), 1);
-	sqlite3_finalize(s);
-	/* the cause removed, the same store upgrades and keeps its item */
-	assert_int_equal(sqlite3_exec(db, "ALTER TABLE items DROP COLUMN failures", NULL, NULL,
-				 NULL),
-	    SQLITE_OK);
+	db = raw_open(fx);
+	expect_text(db, SQL_SCHEMA_VERSION, "1"); /* rolled back */
+	expect_text(db, "SELECT count(*) FROM items", "1");
 	sqlite3_close(db);
+	/* the cause removed, the same store upgrades and keeps its item */
+	raw_exec(fx, "ALTER TABLE items DROP COLUMN failures");
 	st = open_ok(fx);
 	assert_int_equal(tg_store_items_pending(st, on_pending, &sn, fx->err, sizeof(fx->err)), 1);
 	assert_string_equal(sn.ids[0], "kept");
