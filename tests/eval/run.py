@@ -36,7 +36,8 @@ DEFAULT_DATA = [os.path.join(TOP, "tests/data/eval", f) for f in
                  "holdout4.jsonl", "dev6.jsonl", "holdout5.jsonl", "dev7.jsonl", "holdout6.jsonl", "dev8.jsonl", "holdout7.jsonl", "dev9.jsonl", "holdout8.jsonl", "dev10.jsonl", "holdout9.jsonl", "dev11.jsonl", "holdout10.jsonl", "dev12.jsonl", "holdout11.jsonl", "dev13.jsonl", "holdout12.jsonl", "dev14.jsonl", "dev15.jsonl", "holdout13.jsonl", "dev16.jsonl", "dev17.jsonl", "holdout14.jsonl", "dev18.jsonl", "dev19.jsonl", "holdout15.jsonl", "dev20.jsonl", "dev21.jsonl", "holdout16.jsonl", "dev22.jsonl", "holdout17.jsonl", "dev23.jsonl", "dev24.jsonl", "holdout18.jsonl", "dev25.jsonl", "dev26.jsonl", "dev27.jsonl", "dev28.jsonl", "holdout19.jsonl",
                  "dev29.jsonl", "dev30.jsonl", "dev31.jsonl", "dev32.jsonl", "holdout20.jsonl", "holdout21.jsonl",
                  "dev33.jsonl", "dev34.jsonl", "holdout22.jsonl", "holdout23.jsonl",
-                 "dev35.jsonl", "dev36.jsonl", "dev37.jsonl", "holdout24.jsonl", "holdout25.jsonl")]
+                 "dev35.jsonl", "dev36.jsonl", "dev37.jsonl", "holdout24.jsonl", "holdout25.jsonl",
+                 "dev38.jsonl", "holdout26.jsonl", "holdout27.jsonl")]
 
 
 def gold_relevant(tags):
