@@ -37,7 +37,8 @@ DEFAULT_DATA = [os.path.join(TOP, "tests/data/eval", f) for f in
                  "dev29.jsonl", "dev30.jsonl", "dev31.jsonl", "dev32.jsonl", "holdout20.jsonl", "holdout21.jsonl",
                  "dev33.jsonl", "dev34.jsonl", "holdout22.jsonl", "holdout23.jsonl",
                  "dev35.jsonl", "dev36.jsonl", "dev37.jsonl", "holdout24.jsonl", "holdout25.jsonl",
-                 "dev38.jsonl", "holdout26.jsonl", "holdout27.jsonl")]
+                 "dev38.jsonl", "holdout26.jsonl", "holdout27.jsonl",
+                 "dev39.jsonl", "dev40.jsonl")]
 
 
 def gold_relevant(tags):
