@@ -33,7 +33,13 @@ def main():
         workers.append(subprocess.Popen([os.path.join(tgtest.BIN, "tigris-worker"), "--connect", d.worker_endpoint,
                                          "--taxonomy", tgtest.TAXONOMY, "--credit", "64"],
                                         stdout=wlog[0], stderr=subprocess.STDOUT))
-        time.sleep(1.5)
+        # Compiling the taxonomy takes seconds under the sanitizers: wait for the
+        # worker to say it is connected, then for its HELLO to reach the daemon.
+        deadline = time.time() + 60
+        while time.time() < deadline and "connected to" not in open(os.path.join(tmp, "w0.log")).read():
+            time.sleep(0.05)
+        check("connected to" in open(os.path.join(tmp, "w0.log")).read(), "the first worker connected")
+        time.sleep(1.0)
         workers[0].send_signal(signal.SIGSTOP)
         server.set("/h.xml", tgtest.rss_items("h", 0, 20))
         t_hang = time.time()
