@@ -191,5 +191,5 @@ EVAL_TUNING := $(foreach f,items dev2 dev3 dev4 dev5 dev6 dev7 dev8 dev9 dev10 d
 eval: $(BINS)
 	tests/eval/run.py --tigris $(BUILD)/tigris --taxonomy deploy/taxonomy.tgt \
 		$(EVAL_TUNING) --baseline tests/data/eval-baseline.json
-	for f in holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15 holdout16 holdout17 holdout18 holdout19 holdout20 holdout21 holdout22 holdout23 holdout24 holdout25 holdout26 holdout27; do tests/eval/run.py --tigris $(BUILD)/tigris \
+	for f in holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15 holdout16 holdout17 holdout18 holdout19 holdout20 holdout21 holdout22 holdout23 holdout24 holdout25 holdout26 holdout27 holdout28 holdout29; do tests/eval/run.py --tigris $(BUILD)/tigris \
 		--taxonomy deploy/taxonomy.tgt --data tests/data/eval/$$f.jsonl || exit 1; done
