@@ -448,6 +448,11 @@ static const struct hard_case cases[] = {
 	{ "IAEA inspectors return to Iran", "Inspectors from the IAEA arrived in Tehran.",
 	    "iran nuclear", "", 1 },
 	{ "Khamenei addresses the nation", "", "iran", "us", 1 },
+	/* An outlet's name appended to a headline by an aggregator is the source. */
+	{ "Heat wave grips southern Spain - Iraqi News", "Iraqi News", "", "iraq", 0 },
+	{ "Champions League draw: Real face City - Iran Daily", "", "", "iran", 0 },
+	{ "Flooding closes schools in Bavaria - U.S. News & World Report", "", "", "us", 0 },
+	{ "Iraq and Iran sign gas deal - Baghdad Post", "", "iraq iran diplomacy", "", 1 },
 	/* Birthplaces, private US firms, the US as a market. */
 	{ "Baghdad-born sculptor opens show in Rome", "The Baghdad-born artist showed bronze works.",
 	    "", "iraq", 0 },
