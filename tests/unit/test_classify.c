@@ -453,6 +453,10 @@ static const struct hard_case cases[] = {
 	{ "Champions League draw: Real face City - Iran Daily", "", "", "iran", 0 },
 	{ "Flooding closes schools in Bavaria - U.S. News & World Report", "", "", "us", 0 },
 	{ "Iraq and Iran sign gas deal - Baghdad Post", "", "iraq iran diplomacy", "", 1 },
+	/* A word's other senses in general news: the British coin, German trains. */
+	{ "FTSE 100 closes up; pound gains 2 pence against the dollar", "", "", "us", 0 },
+	{ "Pence urges tougher line on Iran", "", "us iran us-iran", "", 1 },
+	{ "Deutsche Bahn ICE trains delayed by storm", "", "", "us", 0 },
 	/* Birthplaces, private US firms, the US as a market. */
 	{ "Baghdad-born sculptor opens show in Rome", "The Baghdad-born artist showed bronze works.",
 	    "", "iraq", 0 },
