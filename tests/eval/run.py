@@ -39,7 +39,8 @@ DEFAULT_DATA = [os.path.join(TOP, "tests/data/eval", f) for f in
                  "dev35.jsonl", "dev36.jsonl", "dev37.jsonl", "holdout24.jsonl", "holdout25.jsonl",
                  "dev38.jsonl", "holdout26.jsonl", "holdout27.jsonl",
                  "dev39.jsonl", "dev40.jsonl", "holdout28.jsonl", "holdout29.jsonl",
-                 "dev41.jsonl", "holdout30.jsonl")]
+                 "dev41.jsonl", "holdout30.jsonl",
+                 "dev42.jsonl", "dev43.jsonl")]
 
 
 def gold_relevant(tags):
