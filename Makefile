@@ -187,7 +187,7 @@ conformance: $(BINS)
 # Classifier evaluation on the labelled sets in tests/data/eval: the tuning sets
 # as one (fails on regression against the baseline), then each held-out set
 # (printed, never gated: nobody tunes on them).
-EVAL_TUNING := $(foreach f,items dev2 dev3 dev4 dev5 dev6 dev7 dev8 dev9 dev10 dev11 dev12 dev13 dev14 dev15 dev16 dev17 dev18 dev19 dev20 dev21 dev22 dev23 dev24 dev25 dev26 dev27 dev28 dev29 dev30 dev31 dev32 dev33 dev34 dev35 dev36 dev37 dev38 dev39 dev40 dev41 dev42 dev43,--data tests/data/eval/$(f).jsonl)
+EVAL_TUNING := $(foreach f,items dev2 dev3 dev4 dev5 dev6 dev7 dev8 dev9 dev10 dev11 dev12 dev13 dev14 dev15 dev16 dev17 dev18 dev19 dev20 dev21 dev22 dev23 dev24 dev25 dev26 dev27 dev28 dev29 dev30 dev31 dev32 dev33 dev34 dev35 dev36 dev37 dev38 dev39 dev40 dev41 dev42 dev43 dev44 dev45,--data tests/data/eval/$(f).jsonl)
 eval: $(BINS)
 	tests/eval/run.py --tigris $(BUILD)/tigris --taxonomy deploy/taxonomy.tgt \
 		$(EVAL_TUNING) --baseline tests/data/eval-baseline.json

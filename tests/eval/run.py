@@ -40,7 +40,8 @@ DEFAULT_DATA = [os.path.join(TOP, "tests/data/eval", f) for f in
                  "dev38.jsonl", "holdout26.jsonl", "holdout27.jsonl",
                  "dev39.jsonl", "dev40.jsonl", "holdout28.jsonl", "holdout29.jsonl",
                  "dev41.jsonl", "holdout30.jsonl",
-                 "dev42.jsonl", "dev43.jsonl")]
+                 "dev42.jsonl", "dev43.jsonl",
+                 "dev44.jsonl", "dev45.jsonl")]
 
 
 def gold_relevant(tags):
