@@ -187,9 +187,8 @@ conformance: $(BINS)
 # Classifier evaluation on the labelled sets in tests/data/eval: the tuning sets
 # as one (fails on regression against the baseline), then each held-out set
 # (printed, never gated: nobody tunes on them).
-EVAL_TUNING := $(foreach f,items dev2 dev3 dev4 dev5 dev6 dev7 dev8 dev9 dev10 dev11 dev12 dev13 dev14 dev15 dev16 dev17 dev18 dev19 dev20 dev21 dev22 dev23 dev24 dev25 dev26 dev27 dev28 dev29 dev30 dev31 dev32 dev33 dev34 dev35 dev36 dev37 dev38 dev39 dev40 dev41 dev42 dev43 dev44 dev45,--data tests/data/eval/$(f).jsonl)
 eval: $(BINS)
 	tests/eval/run.py --tigris $(BUILD)/tigris --taxonomy deploy/taxonomy.tgt \
-		$(EVAL_TUNING) --baseline tests/data/eval-baseline.json
-	for f in holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15 holdout16 holdout17 holdout18 holdout19 holdout20 holdout21 holdout22 holdout23 holdout24 holdout25 holdout26 holdout27 holdout28 holdout29 holdout30; do tests/eval/run.py --tigris $(BUILD)/tigris \
-		--taxonomy deploy/taxonomy.tgt --data tests/data/eval/$$f.jsonl || exit 1; done
+		--sets tuning --baseline tests/data/eval-baseline.json
+	for f in $$(tests/eval/run.py --list held-out); do tests/eval/run.py --tigris $(BUILD)/tigris \
+		--taxonomy deploy/taxonomy.tgt --data $$f || exit 1; done

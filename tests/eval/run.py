@@ -7,16 +7,21 @@
 # validates the data files instead. Stdlib only.
 #
 #   tests/eval/run.py --tigris build/tigris --taxonomy deploy/taxonomy.tgt \
-#       --data tests/data/eval/items.jsonl --data tests/data/eval/dev2.jsonl \
-#       --data tests/data/eval/dev3.jsonl --baseline tests/data/eval-baseline.json
+#       --sets tuning --baseline tests/data/eval-baseline.json   # every tuning set as one
 #   tests/eval/run.py --tigris ... --taxonomy ... --data tests/data/eval/holdout.jsonl
+#   tests/eval/run.py --list held-out          # the held-out files, one per line
 #   tests/eval/run.py --check-data [--data FILE ...]
+#
+# The sets are found by name in tests/data/eval (items.jsonl and dev<N>.jsonl are
+# tuning sets, holdout.jsonl and holdout<N>.jsonl held out), so adding a set needs
+# no list edited anywhere.
 #
 # Exit status: 0 ok, 1 regression or classify failure or bad data, 2 usage.
 
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,18 +35,23 @@ TOLERANCE = 0.02
 MAX_LISTED = 40
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_DATA = [os.path.join(TOP, "tests/data/eval", f) for f in
-                ("items.jsonl", "dev2.jsonl", "dev3.jsonl", "holdout.jsonl", "holdout2.jsonl",
-                 "dev4.jsonl", "holdout3.jsonl", "dev5.jsonl",
-                 "holdout4.jsonl", "dev6.jsonl", "holdout5.jsonl", "dev7.jsonl", "holdout6.jsonl", "dev8.jsonl", "holdout7.jsonl", "dev9.jsonl", "holdout8.jsonl", "dev10.jsonl", "holdout9.jsonl", "dev11.jsonl", "holdout10.jsonl", "dev12.jsonl", "holdout11.jsonl", "dev13.jsonl", "holdout12.jsonl", "dev14.jsonl", "dev15.jsonl", "holdout13.jsonl", "dev16.jsonl", "dev17.jsonl", "holdout14.jsonl", "dev18.jsonl", "dev19.jsonl", "holdout15.jsonl", "dev20.jsonl", "dev21.jsonl", "holdout16.jsonl", "dev22.jsonl", "holdout17.jsonl", "dev23.jsonl", "dev24.jsonl", "holdout18.jsonl", "dev25.jsonl", "dev26.jsonl", "dev27.jsonl", "dev28.jsonl", "holdout19.jsonl",
-                 "dev29.jsonl", "dev30.jsonl", "dev31.jsonl", "dev32.jsonl", "holdout20.jsonl", "holdout21.jsonl",
-                 "dev33.jsonl", "dev34.jsonl", "holdout22.jsonl", "holdout23.jsonl",
-                 "dev35.jsonl", "dev36.jsonl", "dev37.jsonl", "holdout24.jsonl", "holdout25.jsonl",
-                 "dev38.jsonl", "holdout26.jsonl", "holdout27.jsonl",
-                 "dev39.jsonl", "dev40.jsonl", "holdout28.jsonl", "holdout29.jsonl",
-                 "dev41.jsonl", "holdout30.jsonl",
-                 "dev42.jsonl", "dev43.jsonl",
-                 "dev44.jsonl", "dev45.jsonl")]
+EVAL_DIR = os.path.join(TOP, "tests/data/eval")
+
+
+def eval_sets(kind):
+	"""The data files of one kind, found in tests/data/eval so that a new set needs
+	no list edited: "tuning" is items.jsonl and dev<N>.jsonl, "held-out" is
+	holdout.jsonl and holdout<N>.jsonl, each in numeric order."""
+	prefix = {"tuning": "dev", "held-out": "holdout"}[kind]
+	found = []
+	for name in os.listdir(EVAL_DIR):
+		m = re.fullmatch(r"%s(\d*)\.jsonl" % prefix, name)
+		if m:
+			found.append((int(m.group(1) or 1), name))
+	names = [n for _, n in sorted(found)]
+	if kind == "tuning" and os.path.exists(os.path.join(EVAL_DIR, "items.jsonl")):
+		names.insert(0, "items.jsonl")
+	return [os.path.join(EVAL_DIR, n) for n in names]
 
 
 def gold_relevant(tags):
@@ -323,23 +333,34 @@ def main():
 	ap.add_argument("--tigris", help="path of the tigris binary")
 	ap.add_argument("--taxonomy", help="taxonomy file passed to classify")
 	ap.add_argument("--data", action="append",
-	    help="JSON-lines data file (repeatable for --check-data)")
+	    help="JSON-lines data file (repeatable: the files are scored as one set)")
+	ap.add_argument("--sets", choices=("tuning", "held-out"),
+	    help="add every tuning or every held-out file of tests/data/eval to --data")
+	ap.add_argument("--list", choices=("tuning", "held-out"),
+	    help="print the tuning or held-out files of tests/data/eval, one per line, and exit")
 	ap.add_argument("--baseline", help="baseline JSON with per_tag_f1, micro_f1, exact_match")
 	ap.add_argument("--write-baseline", action="store_true",
 	    help="write the current figures to --baseline instead of comparing")
 	ap.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
 	ap.add_argument("--timeout", type=float, default=600, help="classify timeout, seconds")
 	ap.add_argument("--check-data", action="store_true",
-	    help="validate the data files (default: items.jsonl and holdout.jsonl) and exit")
+	    help="validate the data files (default: every file of tests/data/eval) and exit")
 	a = ap.parse_args()
 
+	if a.list:
+		print("\n".join(eval_sets(a.list)))
+		return 0
+	if a.sets:
+		a.data = (a.data or []) + eval_sets(a.sets)
 	if a.check_data:
-		return check_data(a.data or DEFAULT_DATA, a.baseline)
+		return check_data(a.data or eval_sets("tuning") + eval_sets("held-out"), a.baseline)
 	if not (a.tigris and a.taxonomy and a.data):
 		ap.error("--tigris, --taxonomy and --data are required")
 	if a.write_baseline and not a.baseline:
 		ap.error("--write-baseline needs --baseline")
-	data = " + ".join(a.data)
+	names = [os.path.basename(d)[:-len(".jsonl")] if d.endswith(".jsonl") else d for d in a.data]
+	data = " + ".join(names) if len(names) <= 4 else "%s, %s ... %s (%d files)" % (
+	    names[0], names[1], names[-1], len(names))
 	items, errs, seen = [], [], set()
 	for path in a.data:
 		more, e = load_items(path)
