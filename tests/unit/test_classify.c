@@ -453,6 +453,24 @@ static const struct hard_case cases[] = {
 	{ "Champions League draw: Real face City - Iran Daily", "", "", "iran", 0 },
 	{ "Flooding closes schools in Bavaria - U.S. News & World Report", "", "", "us", 0 },
 	{ "Iraq and Iran sign gas deal - Baghdad Post", "", "iraq iran diplomacy", "", 1 },
+	/* Real news shapes: the epithet as a noun ("Iran proxy"), a party named after
+	 * the country, a mall, a union approving a strike, Washington state's
+	 * governor, "met its commitments", sanctions on the trade of a country. */
+	{ "Iran proxy Kataib Hezbollah claims rocket attack on US base in Syria", "",
+	    "iraq militia strike", "iran", 1 },
+	{ "Drones hit camp of the Kurdistan Democratic Party of Iran near Koya", "",
+	    "iraq militia", "iran", 1 },
+	{ "Shooting at Mall of America leaves one dead",
+	    "Police said the suspect fled the shopping centre.", "", "us strike", 0 },
+	{ "Machinists vote to authorise strike at aircraft maker",
+	    "The union voted 96% in favour of sanctioning a strike.", "", "sanctions strike", 0 },
+	{ "Floods force evacuations in western Washington",
+	    "Gov. Bob Ferguson declared an emergency as rivers rose.", "", "us", 0 },
+	{ "Kurdish premier says Erbil has met its commitments",
+	    "The Kurdistan Regional Government met its obligations, the premier said.", "iraq",
+	    "diplomacy", 1 },
+	{ "Treasury targets Iranian shadow fleet with new designations", "",
+	    "us iran us-iran sanctions", "", 1 },
 	/* A word's other senses in general news: the British coin, German trains. */
 	{ "FTSE 100 closes up; pound gains 2 pence against the dollar", "", "", "us", 0 },
 	{ "Pence urges tougher line on Iran", "", "us iran us-iran", "", 1 },
