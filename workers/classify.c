@@ -600,7 +600,7 @@ run_scorers(struct tg_classifier *c)
 			for (int32_t i = first(c, sc->anchor->term[k]); i >= 0; i = c->m[i].next) {
 				const struct match *m = &c->m[i];
 				int ok = 1;
-				float fw;
+				int late;
 
 				if (m->dead || count[m->field] >= t->repeat)
 					continue;
@@ -609,9 +609,14 @@ run_scorers(struct tg_classifier *c)
 				if (!ok)
 					continue;
 				count[m->field]++;
-				fw = t->field_after[m->field] && m->start >= t->field_after[m->field] ?
-				    t->field_later_weight[m->field] : t->field_weight[m->field];
+				late = t->field_after[m->field] && m->start >= t->field_after[m->field];
 				for (int j = 0; j < sc->nscores; j++) {
+					float fw = t->field_weight[m->field];
+
+					if (late)
+						fw = t->tags[sc->score[j].tag].kind == TG_TAX_ACTOR ?
+						    t->field_later_actor_weight[m->field] :
+						    t->field_later_weight[m->field];
 					c->score[sc->score[j].tag] += sc->score[j].weight * fw;
 					if (sc->score[j].weight > 0)
 						add_cand(c, sc->score[j].tag, m, sc->name);

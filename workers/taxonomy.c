@@ -447,10 +447,12 @@ static void
 stmt_field(struct parser *p, char **tok, int n)
 {
 	static const char *names[TG_FIELD_COUNT] = { "title", "summary", "category" };
-	float w, later = 0, after = 0;
+	float w, later = 0, after = 0, later_actor;
 
-	if ((n != 3 && n != 6) || (n == 6 && strcmp(tok[3], "after") != 0)) {
-		perr(p, p->line, "usage: field title|summary|category WEIGHT [after BYTES WEIGHT]");
+	if ((n != 3 && n != 6 && n != 8) || (n >= 6 && strcmp(tok[3], "after") != 0) ||
+	    (n == 8 && strcmp(tok[6], "actor") != 0)) {
+		perr(p, p->line, "usage: field title|summary|category WEIGHT "
+		    "[after BYTES WEIGHT [actor WEIGHT]]");
 		return;
 	}
 	for (int f = 0; f < TG_FIELD_COUNT; f++) {
@@ -460,19 +462,26 @@ stmt_field(struct parser *p, char **tok, int n)
 			perr(p, p->line, "bad field weight '%s' (a number in [0,100])", tok[2]);
 			return;
 		}
-		if (n == 6 && (parse_float(tok[4], 1, 1u << 20, &after) == -1 ||
+		if (n >= 6 && (parse_float(tok[4], 1, 1u << 20, &after) == -1 ||
 		    after != (float)(uint32_t)after)) {
 			perr(p, p->line, "bad byte count '%s' after 'after' (a whole number in "
 			    "[1,1048576])", tok[4]);
 			return;
 		}
-		if (n == 6 && parse_float(tok[5], 0, 100, &later) == -1) {
+		if (n >= 6 && parse_float(tok[5], 0, 100, &later) == -1) {
 			perr(p, p->line, "bad later weight '%s' (a number in [0,100])", tok[5]);
+			return;
+		}
+		later_actor = later;
+		if (n == 8 && parse_float(tok[7], 0, 100, &later_actor) == -1) {
+			perr(p, p->line, "bad later actor weight '%s' (a number in [0,100])",
+			    tok[7]);
 			return;
 		}
 		p->t->field_weight[f] = w;
 		p->t->field_after[f] = (uint32_t)after;
 		p->t->field_later_weight[f] = later;
+		p->t->field_later_actor_weight[f] = later_actor;
 		return;
 	}
 	perr(p, p->line, "unknown field '%s' (title, summary or category)", tok[1]);

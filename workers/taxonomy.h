@@ -112,10 +112,12 @@ struct tg_taxonomy {
 	char name[64];
 	char version[17];        /* hex tg_hash64 of the file's bytes */
 	float field_weight[TG_FIELD_COUNT];
-	/* "field NAME W after N W2": a match starting N or more bytes into the
-	 * field's normalised text weighs W2 instead of W (0: no such limit). */
+	/* "field NAME W after N W2 [actor W3]": a match starting N or more bytes
+	 * into the field's normalised text weighs W2 instead of W for topics and
+	 * W3 (default W2) for actors (field_after 0: no such limit). */
 	uint32_t field_after[TG_FIELD_COUNT];
 	float field_later_weight[TG_FIELD_COUNT];
+	float field_later_actor_weight[TG_FIELD_COUNT];
 	int repeat;              /* matches of one term counted per field */
 	int ntags, ndyads, nrelevant, nterms, npatterns, nrules, nvetoes;
 	struct tg_tax_tag *tags;

@@ -163,6 +163,58 @@ test_field_later_weight(void **state)
 	tg_classifier_free(c);
 }
 
+/* "... after N W actor W3": late in the field, actors weigh W3 and topics W,
+ * since a background paragraph names past events (topics) more often than it
+ * brings in a new party; a match feeding both kinds weighs each its own way. */
+static void
+test_field_later_actor_weight(void **state)
+{
+	static const char text[] =
+	    "field title 2\n"
+	    "field summary 1 after 40 0.25 actor 0.5\n"
+	    "repeat 2\n"
+	    "tag a actor 3\n"
+	    "tag t topic 3\n"
+	    "term a.name a 4\n"
+	    "    Alpha\n"
+	    "term t.word t 4\n"
+	    "    raid\n"
+	    "term both a 4 t 4\n"
+	    "    Alpha raid\n";
+	struct tg_classifier *c = load_text(text);
+	const struct tg_taxonomy *t = tg_classifier_taxonomy(c);
+	char body[160], xs[64];
+
+	(void)state;
+	memset(xs, 'x', sizeof(xs) - 1);
+	xs[sizeof(xs) - 1] = '\0';
+	assert_true(t->field_later_weight[TG_FIELD_SUMMARY] == 0.25f);
+	assert_true(t->field_later_actor_weight[TG_FIELD_SUMMARY] == 0.5f);
+	/* Early: both at full weight. */
+	run(c, "", "Alpha and a raid.");
+	assert_true(score("a") == 4.0f);
+	assert_true(score("t") == 4.0f);
+	/* Late: the actor at half, the topic at a quarter. */
+	snprintf(body, sizeof(body), "%.45s Alpha and a raid.", xs);
+	run(c, "", body);
+	assert_true(score("a") < 0); /* 2 < 3: not given */
+	snprintf(body, sizeof(body), "%.45s Alpha, Alpha and a raid, a raid.", xs);
+	run(c, "", body);
+	assert_true(score("a") == 4.0f);
+	assert_true(score("t") < 0); /* 2 x 1 < 3 */
+	/* One match of a term scoring both kinds: each its own late weight. */
+	snprintf(body, sizeof(body), "%.45s Alpha raid", xs);
+	run(c, "", body);
+	assert_true(score("a") == 2.0f + 2.0f); /* a.name and both, 4 x 0.5 each */
+	assert_true(score("t") < 0);             /* raid 1 + both 1 */
+	tg_classifier_free(c);
+	/* Without "actor", actors take the later weight too. */
+	c = load_text("field summary 1 after 40 0.5\ntag a actor 3\nterm a.name a 3\n    Alpha\n");
+	t = tg_classifier_taxonomy(c);
+	assert_true(t->field_later_actor_weight[TG_FIELD_SUMMARY] == 0.5f);
+	tg_classifier_free(c);
+}
+
 static void
 test_rules_vetoes_dyads(void **state)
 {
@@ -706,6 +758,7 @@ main(void)
 	const struct CMUnitTest mini_tests[] = {
 		cmocka_unit_test(test_weights_fields_repeat),
 		cmocka_unit_test(test_field_later_weight),
+		cmocka_unit_test(test_field_later_actor_weight),
 		cmocka_unit_test(test_rules_vetoes_dyads),
 		cmocka_unit_test(test_near_wants_other_words),
 		cmocka_unit_test(test_version_and_empty),

@@ -185,8 +185,14 @@ test_each_error(void **state)
 	expect_error("tag a topic 1\nfield body 2\n", "t.tgt:2: unknown field 'body'");
 	expect_error("tag a topic 1\nfield title -2\n", "t.tgt:2: bad field weight '-2'");
 	expect_error("tag a topic 1\nfield summary 1 later 600 0.5\n",
-	    "t.tgt:2: usage: field title|summary|category WEIGHT [after BYTES WEIGHT]");
+	    "t.tgt:2: usage: field title|summary|category WEIGHT "
+	    "[after BYTES WEIGHT [actor WEIGHT]]");
 	expect_error("tag a topic 1\nfield summary 1 after 600\n", "t.tgt:2: usage: field");
+	expect_error("tag a topic 1\nfield summary 1 after 600 0.5 topic 1\n",
+	    "t.tgt:2: usage: field");
+	expect_error("tag a topic 1\nfield summary 1 after 600 0.5 actor\n", "t.tgt:2: usage: field");
+	expect_error("tag a topic 1\nfield summary 1 after 600 0.5 actor x\n",
+	    "t.tgt:2: bad later actor weight 'x'");
 	expect_error("tag a topic 1\nfield summary 1 after 0 0.5\n",
 	    "t.tgt:2: bad byte count '0' after 'after'");
 	expect_error("tag a topic 1\nfield summary 1 after 12.5 0.5\n",
