@@ -23,6 +23,7 @@ class Request:
         self.start = start
         self.end = None
         self.sent = 0
+        self.done = lambda: None  # the server sets it: this request no longer counts as active
 
 
 class Server:
@@ -43,6 +44,18 @@ class Server:
             def do_GET(self):
                 req = Request(self.path, dict((k.lower(), v) for k, v in self.headers.items()),
                               time.time())
+                finished = []
+
+                def done():
+                    # Once, when the answer starts: the client cannot finish (and
+                    # start its next request) before that, while this thread may be
+                    # descheduled for a while after its last write.
+                    with server.lock:
+                        if not finished:
+                            finished.append(True)
+                            server.active -= 1
+
+                req.done = done
                 with server.lock:
                     server.log.append(req)
                     server.active += 1
@@ -57,8 +70,7 @@ class Server:
                     pass
                 finally:
                     req.end = time.time()
-                    with server.lock:
-                        server.active -= 1
+                    done()
 
             def log_message(self, *args):
                 pass
@@ -96,6 +108,7 @@ class Server:
 def reply(h, req, status, body=b"", ctype="application/rss+xml", headers=None, length=True):
     """Send a whole answer; length=False leaves Content-Length out (the body then
     ends when the connection closes)."""
+    req.done()
     h.send_response(status)
     h.send_header("Content-Type", ctype)
     if length:
