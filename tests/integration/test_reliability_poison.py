@@ -84,11 +84,13 @@ def store_rows(db_path, sql, args=()):
 
 
 def noticed(d, pid, seconds):
-    """Wait until the daemon has dropped the silent worker pid (and so counted
-    what it held); True when it did."""
+    """Wait until the daemon has dropped the dead worker pid (and so counted
+    what it held); True when it did. It notices either way: the worker falls
+    silent (no heartbeat), or a send to it fails first (its peer is gone)."""
     deadline = time.time() + seconds
     while time.time() < deadline:
-        if "worker pid %d silent" % pid in d.log_text():
+        log = d.log_text()
+        if "worker pid %d silent" % pid in log or "cannot send to worker pid %d " % pid in log:
             time.sleep(0.3)  # the store write follows the log line in the same callback
             return True
         time.sleep(0.1)
