@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Allocation-failure sweep of the feed parser and the proto decoders (docs/security.md,
-# "Allocation failures"): builds tests/alloc/drive_{feed,proto}.c with the allocator
+# Allocation-failure sweep of the feed parser, the proto decoders and `tigris classify
+# --html` (docs/security.md, "Allocation failures"): builds tests/alloc/drive_*.c with the allocator
 # wrappers of tests/alloc/failalloc.c against the library in TG_BIN_DIR (under the
 # same sanitizers when that library has them) and runs them. Each fails allocation
 # N for every N (then every allocation from N on) and checks: no crash, a clean
@@ -27,7 +27,7 @@ if nm "$lib" 2>/dev/null | grep -q '__asan_'; then
 		>"$out/lsan.supp"
 	export LSAN_OPTIONS="suppressions=$out/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 fi
-for d in feed proto; do
+for d in feed proto classify; do
 	# shellcheck disable=SC2086
 	$cc $cflags $san -o "$out/drive_$d" "$top/tests/alloc/drive_$d.c" \
 		"$top/tests/alloc/failalloc.c" "$lib" $libs $san
@@ -39,4 +39,5 @@ done
 status=0
 "$out/drive_feed" "${inputs[@]}" || status=1
 "$out/drive_proto" || status=1
+"$out/drive_classify" || status=1
 exit $status
