@@ -118,6 +118,21 @@ test_weights_fields_repeat(void **state)
 	tg_classifier_free(c);
 }
 
+/* Padding for the later-weight tests: one long word (runs of blanks would be
+ * normalised to one), so that what follows starts a known number of bytes in. */
+static const char xs[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+
+/* pad bytes of padding, a blank, then tail (a static buffer, valid until the
+ * next call). */
+static const char *
+padded(int pad, const char *tail)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf), "%.*s %s", pad, xs, tail);
+	return buf;
+}
+
 /* "field summary 1 after N W": a match that starts N bytes or more into the
  * field weighs W, so an article's background paragraphs count less than its
  * lede; the title keeps its weight, and evidence still points at the match. */
@@ -132,21 +147,17 @@ test_field_later_weight(void **state)
 	    "    Alpha\n";
 	struct tg_classifier *c = load_text(text);
 	const struct tg_taxonomy *t = tg_classifier_taxonomy(c);
-	char body[128], xs[64];
+	char body[128];
 
 	(void)state;
-	memset(xs, 'x', sizeof(xs) - 1);
-	xs[sizeof(xs) - 1] = '\0';
 	assert_int_equal(t->field_after[TG_FIELD_SUMMARY], 40);
 	assert_true(t->field_later_weight[TG_FIELD_SUMMARY] == 0.5f);
 	assert_int_equal(t->field_after[TG_FIELD_TITLE], 0);
 	/* In the lede: full weight. */
 	run(c, "", "Alpha said so.");
 	assert_true(score("a") == 3.0f);
-	/* Starting at byte 40 or later: half, below the threshold. (Padding is one
-	 * long word: runs of blanks would be normalised to one.) */
-	snprintf(body, sizeof(body), "%.39s Alpha said so.", xs);
-	run(c, "", body);
+	/* Starting at byte 40 or later: half, below the threshold. */
+	run(c, "", padded(39, "Alpha said so."));
 	assert_true(score("a") < 0);
 	/* One early and one late: 3 + 1.5. */
 	snprintf(body, sizeof(body), "Alpha, %.40s Alpha again.", xs);
@@ -154,8 +165,7 @@ test_field_later_weight(void **state)
 	assert_true(score("a") == 4.5f);
 	assert_int_equal(res.tags[0].nevidence, 2);
 	/* A match starting at byte 39 is still in the lede. */
-	snprintf(body, sizeof(body), "%.38s Alpha", xs);
-	run(c, "", body);
+	run(c, "", padded(38, "Alpha"));
 	assert_true(score("a") == 3.0f);
 	/* The title is not limited. */
 	run(c, "Alpha", "");
@@ -183,11 +193,8 @@ test_field_later_actor_weight(void **state)
 	    "    Alpha raid\n";
 	struct tg_classifier *c = load_text(text);
 	const struct tg_taxonomy *t = tg_classifier_taxonomy(c);
-	char body[160], xs[64];
 
 	(void)state;
-	memset(xs, 'x', sizeof(xs) - 1);
-	xs[sizeof(xs) - 1] = '\0';
 	assert_true(t->field_later_weight[TG_FIELD_SUMMARY] == 0.25f);
 	assert_true(t->field_later_actor_weight[TG_FIELD_SUMMARY] == 0.5f);
 	/* Early: both at full weight. */
@@ -195,16 +202,13 @@ test_field_later_actor_weight(void **state)
 	assert_true(score("a") == 4.0f);
 	assert_true(score("t") == 4.0f);
 	/* Late: the actor at half, the topic at a quarter. */
-	snprintf(body, sizeof(body), "%.45s Alpha and a raid.", xs);
-	run(c, "", body);
+	run(c, "", padded(45, "Alpha and a raid."));
 	assert_true(score("a") < 0); /* 2 < 3: not given */
-	snprintf(body, sizeof(body), "%.45s Alpha, Alpha and a raid, a raid.", xs);
-	run(c, "", body);
+	run(c, "", padded(45, "Alpha, Alpha and a raid, a raid."));
 	assert_true(score("a") == 4.0f);
 	assert_true(score("t") < 0); /* 2 x 1 < 3 */
 	/* One match of a term scoring both kinds: each its own late weight. */
-	snprintf(body, sizeof(body), "%.45s Alpha raid", xs);
-	run(c, "", body);
+	run(c, "", padded(45, "Alpha raid"));
 	assert_true(score("a") == 2.0f + 2.0f); /* a.name and both, 4 x 0.5 each */
 	assert_true(score("t") < 0);             /* raid 1 + both 1 */
 	tg_classifier_free(c);
