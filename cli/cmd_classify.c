@@ -1,7 +1,9 @@
 /*
  * `tigris classify`: tag items offline with the same classifier the workers use.
  * Reads JSON lines {"id","title","body"[,"categories"]} on stdin and writes one
- * JSON line per input line; --explain prints the evidence for a person instead.
+ * JSON line per input line; --explain prints the evidence for a person instead,
+ * with the tags that scored but fell short of their threshold ("why not"), which
+ * --near-misses adds to the JSON lines too.
  * --html first turns title and body into plain text the way tigrisd does with a
  * feed's fields (tags stripped, character references decoded), so that raw RSS
  * descriptions are tagged as the daemon would tag them.
@@ -28,16 +30,16 @@ field_text(const char *title, const char *body, const char *cats, enum tg_field 
 	return f == TG_FIELD_TITLE ? title : f == TG_FIELD_SUMMARY ? body : cats;
 }
 
+/* Print the tags of r with their evidence quoted from the text; below marks the
+ * near misses. */
 static void
-explain(const char *id, const char *title, const char *body, const char *cats,
-    const struct tg_result *r)
+print_tags(const char *title, const char *body, const char *cats,
+    const struct tg_result *r, bool below)
 {
-	printf("%s: %s\n", id, r->relevant ? "RELEVANT" : "not relevant");
-	if (r->ntags == 0)
-		printf("  (no tags)\n");
 	for (uint32_t i = 0; i < r->ntags; i++) {
 		const struct tg_tag *t = &r->tags[i];
-		printf("  %-10s score %.2f (threshold %.2f)\n", t->name, t->score, t->threshold);
+		printf("  %-10s score %.2f (threshold %.2f)%s\n", t->name, t->score, t->threshold,
+		    below ? "  below threshold" : "");
 		for (uint32_t j = 0; j < t->nevidence; j++) {
 			const struct tg_evidence *e = &t->evidence[j];
 			const char *text = field_text(title, body, cats, e->field);
@@ -46,6 +48,20 @@ explain(const char *id, const char *title, const char *body, const char *cats,
 			printf("      %-8s [%u,%u) \"%.*s\"  rule %s\n", tg_field_name(e->field),
 			    e->start, e->end, n, n ? text + e->start : "", e->rule);
 		}
+	}
+}
+
+static void
+explain(const char *id, const char *title, const char *body, const char *cats,
+    const struct tg_result *r, const struct tg_result *near)
+{
+	printf("%s: %s\n", id, r->relevant ? "RELEVANT" : "not relevant");
+	if (r->ntags == 0)
+		printf("  (no tags)\n");
+	print_tags(title, body, cats, r, false);
+	if (near->ntags > 0) {
+		printf("  -- scored, not given:\n");
+		print_tags(title, body, cats, near, true);
 	}
 	printf("\n");
 }
@@ -78,8 +94,9 @@ plain_text(const char *s, size_t max)
 	return tg_text_plain(s, strlen(s), TG_TEXT_HTML, max, NULL);
 }
 
+/* The JSON line of one result; near (may be NULL) adds "near_misses". */
 static json_t *
-result_line(const char *id, const struct tg_result *r)
+result_line(const char *id, const struct tg_result *r, const struct tg_result *near)
 {
 	json_t *out = json_object(), *names = json_array(), *full = tg_result_to_json(r);
 
@@ -91,6 +108,11 @@ result_line(const char *id, const struct tg_result *r)
 	json_object_set_new(out, "taxonomy", json_string(r->taxonomy));
 	json_object_set(out, "evidence", json_object_get(full, "tags"));
 	json_decref(full);
+	if (near) {
+		full = tg_result_to_json(near);
+		json_object_set(out, "near_misses", json_object_get(full, "tags"));
+		json_decref(full);
+	}
 	return out;
 }
 
@@ -101,21 +123,22 @@ tg_cmd_classify(int argc, char **argv)
 		{ "taxonomy", required_argument, NULL, 't' },
 		{ "explain", no_argument, NULL, 'e' },
 		{ "html", no_argument, NULL, 'H' },
+		{ "near-misses", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *taxonomy = getenv("TIGRIS_TAXONOMY");
 	struct tg_classifier *clf = NULL;
-	struct tg_result *r = NULL;
+	struct tg_result *r = NULL, *near = NULL;
 	struct tg_buf cats;
-	bool do_explain = false, html = false;
+	bool do_explain = false, html = false, near_misses = false;
 	char *line = NULL, err[8192];
 	size_t cap = 0, lineno = 0, bad = 0;
 	ssize_t n;
 	int ch, rc = 1;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "t:eHh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t:eHnh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			taxonomy = optarg;
@@ -126,14 +149,21 @@ tg_cmd_classify(int argc, char **argv)
 		case 'H':
 			html = true;
 			break;
+		case 'n':
+			near_misses = true;
+			break;
 		case 'h':
-			puts("usage: tigris classify [--taxonomy FILE] [--explain] [--html] < items.jsonl\n\n"
+			puts("usage: tigris classify [--taxonomy FILE] [--explain] [--html] [--near-misses]\n"
+			     "                       < items.jsonl\n\n"
 			     "Reads JSON lines {\"id\",\"title\",\"body\"} and writes one line each:\n"
 			     "{\"id\",\"tags\":[...],\"relevant\":bool,\"taxonomy\",\"evidence\":[...]}."
 			     "\nThe taxonomy defaults to $TIGRIS_TAXONOMY, then " DEFAULT_TAXONOMY "."
 			     "\n--html: title and body are feed markup (an RSS description, say): they are"
 			     "\nturned into plain text as tigrisd does first, and each line also carries"
-			     "\n\"text\":{\"title\",\"body\"}, the plain text the evidence offsets refer to.");
+			     "\n\"text\":{\"title\",\"body\"}, the plain text the evidence offsets refer to."
+			     "\n--explain: the evidence for a person, and the tags that scored but stayed"
+			     "\nbelow their threshold; --near-misses adds those to each JSON line as"
+			     "\n\"near_misses\":[...] (same shape as \"evidence\").");
 			return 0;
 		default:
 			return 2;
@@ -148,6 +178,7 @@ tg_cmd_classify(int argc, char **argv)
 		return 1;
 	}
 	r = tg_malloc(sizeof(*r));
+	near = tg_malloc(sizeof(*near));
 	tg_buf_init(&cats, MAX_LINE);
 	while ((n = getline(&line, &cap, stdin)) >= 0) {
 		json_error_t jerr;
@@ -196,10 +227,12 @@ tg_cmd_classify(int argc, char **argv)
 		ci.categories_len = strlen(catstr);
 		if (tg_classify(clf, &ci, r, err, sizeof(err)) != 0)
 			goto bad_line;
+		if (do_explain || near_misses)
+			tg_classify_near_misses(clf, near);
 		if (do_explain) {
-			explain(id, title, body, catstr, r);
+			explain(id, title, body, catstr, r, near);
 		} else {
-			out = result_line(id, r);
+			out = result_line(id, r, near_misses ? near : NULL);
 			if (html)
 				json_object_set_new(out, "text", json_pack("{s:s,s:s}", "title",
 				    title, "body", body));
@@ -228,6 +261,7 @@ bad_line:
 	rc = bad ? 1 : 0;
 	free(line);
 	free(r);
+	free(near);
 	tg_buf_free(&cats);
 	tg_classifier_free(clf);
 	return rc;

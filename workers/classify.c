@@ -674,6 +674,10 @@ tg_classify(struct tg_classifier *c, const struct tg_classify_input *in,
 
 	tg_result_reset(out);
 	snprintf(out->taxonomy, sizeof(out->taxonomy), "%s", t->version);
+	/* Scores are cleared first so that a failed scan leaves no near misses of
+	 * the item before (tg_classify_near_misses). */
+	memset(c->score, 0, (size_t)t->ntags * sizeof(*c->score));
+	memset(c->ncand, 0, (size_t)t->ntags * sizeof(*c->ncand));
 	c->nm = 0;
 	c->longest = 0;
 	if (++c->gen == 0) {
@@ -701,8 +705,6 @@ tg_classify(struct tg_classifier *c, const struct tg_classify_input *in,
 			return -1;
 		}
 	}
-	memset(c->score, 0, (size_t)t->ntags * sizeof(*c->score));
-	memset(c->ncand, 0, (size_t)t->ntags * sizeof(*c->ncand));
 	apply_vetoes(c);
 	run_scorers(c);
 	for (int i = 0; i < t->ntags; i++) {
@@ -732,4 +734,23 @@ tg_classify(struct tg_classifier *c, const struct tg_classify_input *in,
 	}
 	out->relevant = relevant(c);
 	return 0;
+}
+
+int
+tg_classify_near_misses(const struct tg_classifier *c, struct tg_result *out)
+{
+	const struct tg_taxonomy *t = c->tax;
+
+	tg_result_reset(out);
+	snprintf(out->taxonomy, sizeof(out->taxonomy), "%s", t->version);
+	for (int i = 0; i < t->ntags; i++) {
+		struct tg_tag *tag;
+
+		if (c->score[i] <= 0 || c->score[i] >= t->tags[i].threshold)
+			continue;
+		tag = tg_result_add_tag(out, t->tags[i].name, c->score[i], t->tags[i].threshold);
+		if (tag)
+			copy_cands(c, tag, i, TG_TAG_MAX_EVIDENCE);
+	}
+	return (int)out->ntags;
 }

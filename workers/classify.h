@@ -45,6 +45,14 @@ const char *tg_classifier_version(const struct tg_classifier *c);
 int tg_classify(struct tg_classifier *c, const struct tg_classify_input *in,
     struct tg_result *out, char *err, size_t errlen);
 
+/* After tg_classify on c: fill out (reset first) with the tags of the last item
+ * that scored above zero but stayed below their threshold, each with its score,
+ * threshold and evidence, in taxonomy order (dyads and relevance are left out: a
+ * dyad falls short when one of its actors does). This is the "why not" of
+ * `tigris classify --explain`. Reads only what tg_classify left in c, so it is
+ * valid until the next tg_classify on c. Returns the number of tags in out. */
+int tg_classify_near_misses(const struct tg_classifier *c, struct tg_result *out);
+
 struct tg_taxonomy;
 
 /* The parsed taxonomy behind c (owned by c). */

@@ -81,6 +81,27 @@ def main():
     check('"Kataib Hezbollah"' in out, "--explain quotes the matched text:\n" + out)
     check("threshold" in out, "--explain shows the threshold")
 
+    # A tag that scored but fell short is shown as such ("why not"): --explain
+    # lists it below the tags given, --near-misses adds it to the JSON line.
+    near = {"id": "near", "title": "Weather in Paris", "body": "Officials in Iran said so."}
+    rc, out, err = classify([near], "--explain")
+    check(rc == 0 and "(no tags)" in out, "--explain: the near item has no tags:\n" + out)
+    check("scored, not given" in out and "below threshold" in out and '"Iran"' in out,
+          "--explain shows the near miss and its evidence:\n" + out)
+    rc, out, err = classify([near, PLAIN], "--near-misses")
+    res = by_id(out)
+    check(res["near"]["tags"] == [], "--near-misses: no tags given (%s)" % res["near"]["tags"])
+    nm = {e["tag"]: e for e in res["near"]["near_misses"]}
+    check(list(nm) == ["iran"], "--near-misses: iran fell short (%s)" % list(nm))
+    check(0 < nm["iran"]["score"] < nm["iran"]["threshold"],
+          "--near-misses: score below the threshold (%s)" % nm["iran"])
+    ev = nm["iran"]["evidence"][0]
+    check(near["body"][ev["start"]:ev["end"]] == "Iran", "--near-misses: evidence (%s)" % ev)
+    check(all(e["tag"] not in res["plain"]["tags"] for e in res["plain"]["near_misses"]),
+          "--near-misses never lists a tag that was given")
+    check("near_misses" not in by_id(classify([near])[1])["near"],
+          "without --near-misses the JSON line is unchanged")
+
     # Without --html the markup is text: the link's address tags the item.
     rc, out, err = classify([MARKUP, ENTITY])
     raw = by_id(out)

@@ -287,6 +287,44 @@ test_near_wants_other_words(void **state)
 	tg_classifier_free(c);
 }
 
+/* tg_classify_near_misses: the tags of the last item that scored but fell short,
+ * with their evidence; not the tags given, not the ones that scored nothing, and
+ * nothing left over from the item before. */
+static void
+test_near_misses(void **state)
+{
+	struct tg_classifier *c = load_text(mini);
+	struct tg_result *near = tg_malloc(sizeof(*near));
+
+	(void)state;
+	run(c, "", "Alpha said");
+	assert_int_equal(res.ntags, 0);
+	assert_int_equal(tg_classify_near_misses(c, near), 1);
+	assert_string_equal(near->tags[0].name, "a");
+	assert_true(near->tags[0].score == 2.0f);
+	assert_true(near->tags[0].threshold == 3.0f);
+	assert_int_equal(near->tags[0].nevidence, 1);
+	assert_int_equal(near->tags[0].evidence[0].field, TG_FIELD_SUMMARY);
+	assert_int_equal(near->tags[0].evidence[0].start, 0);
+	assert_int_equal(near->tags[0].evidence[0].end, 5);
+	assert_string_equal(near->tags[0].evidence[0].rule, "a.name");
+	assert_string_equal(near->taxonomy, res.taxonomy);
+	/* Given in the title: a tag, so no near miss. */
+	run(c, "Alpha", "");
+	assert_true(score("a") == 4.0f);
+	assert_int_equal(tg_classify_near_misses(c, near), 0);
+	/* A vetoed match and a rule whose NOT holds score nothing. */
+	run(c, "", "Beta game; hit the gun in a game");
+	assert_int_equal(res.ntags, 0);
+	assert_int_equal(tg_classify_near_misses(c, near), 0);
+	/* An empty item after a near miss leaves none behind. */
+	run(c, "", "Alpha said");
+	run(c, NULL, NULL);
+	assert_int_equal(tg_classify_near_misses(c, near), 0);
+	free(near);
+	tg_classifier_free(c);
+}
+
 static void
 test_version_and_empty(void **state)
 {
@@ -766,6 +804,7 @@ main(void)
 		cmocka_unit_test(test_rules_vetoes_dyads),
 		cmocka_unit_test(test_near_wants_other_words),
 		cmocka_unit_test(test_version_and_empty),
+		cmocka_unit_test(test_near_misses),
 		cmocka_unit_test(test_bad_patterns_reported),
 		cmocka_unit_test(test_shared_aliases),
 		cmocka_unit_test(test_contexts),
