@@ -597,6 +597,22 @@ static const struct hard_case cases[] = {
 	    "The UN Security Council extended the mission.", "diplomacy", "us", 0 },
 	{ "Turkish troops in Iraq come under fire",
 	    "Turkish forces in Iraq said a base near Bashiqa was shelled.", "iraq troops strike", "", 1 },
+	/* A raid Central Command announces is its forces' own; a unit's turn abroad. */
+	{ "CENTCOM: ISIS cell leader killed in raid in eastern Syria", "", "us troops", "", 0 },
+	{ "Army brigade will rotate to Kuwait this spring",
+	    "The 1st Armored Division confirmed the move.", "troops", "", 0 },
+	/* US forces striking a drug boat are the attackers, not a deployed target. */
+	{ "US military hits another alleged drug boat in eastern Pacific",
+	    "Hegseth said U.S. forces had struck a vessel operated by a cartel.", "us strike",
+	    "troops", 0 },
+	/* An armed group named twice late in a long report (each a third) is militia. */
+	{ "Shells fall near Sidakan villages",
+	    "Shells fell on the outskirts of three border villages on Wednesday morning, burning "
+	    "orchards and forcing shepherds to flee with their flocks, local officials said. The "
+	    "mayor said at least twenty shells landed between seven and ten in the morning and "
+	    "that nobody was hurt, though several houses were damaged and power lines cut. Iran's "
+	    "Revolutionary Guards said they had targeted the armed Kurdish opposition party PJAK.",
+	    "iraq strike militia", "", 1 },
 };
 
 static int
