@@ -613,6 +613,13 @@ static const struct hard_case cases[] = {
 	    "that nobody was hurt, though several houses were damaged and power lines cut. Iran's "
 	    "Revolutionary Guards said they had targeted the armed Kurdish opposition party PJAK.",
 	    "iraq strike militia", "", 1 },
+	/* The SDF as one agenda item of talks; joint patrols agreed between neighbours. */
+	{ "Turkish and Syrian foreign ministers meet in Ankara",
+	    "They discussed trade, refugees and the integration of the SDF into the Syrian army.",
+	    "diplomacy", "militia", 0 },
+	{ "Iran and Oman discuss maritime security",
+	    "The navy commanders agreed to hold joint patrols against smuggling in the Strait of "
+	    "Hormuz.", "iran diplomacy", "troops", 1 },
 };
 
 static int
