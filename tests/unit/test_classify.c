@@ -620,6 +620,28 @@ static const struct hard_case cases[] = {
 	{ "Iran and Oman discuss maritime security",
 	    "The navy commanders agreed to hold joint patrols against smuggling in the Strait of "
 	    "Hormuz.", "iran diplomacy", "troops", 1 },
+	/* Telegraphic titles drop the article before the weapon; rocket fire named
+	 * as a thing of past years is background. */
+	{ "Houthis fire ballistic missile at Ben Gurion airport", "", "strike militia", "", 0 },
+	{ "US embassy in Baghdad cuts staff", "The embassy was targeted by rocket fire in past years.",
+	    "iraq us", "strike", 1 },
+	/* The coalition's epithet names its purpose, not a fight. */
+	{ "Coalition hands Victory Base to Iraqi army",
+	    "The U.S.-led coalition fighting Islamic State handed its last facilities to the Iraqi "
+	    "army on Sunday.", "iraq troops", "strike", 1 },
+	/* A state's own drills with its reservists; navies of three states in an exercise;
+	 * a party's talks with its own MPs. */
+	{ "Taiwan starts Han Kuang drills with record 22,000 reservists", "", "", "troops", 0 },
+	{ "Chinese, Russian warships arrive in Chabahar",
+	    "Naval units docked at Iran's Chabahar port for the annual trilateral exercise with the "
+	    "Iranian navy.", "iran troops", "diplomacy", 1 },
+	{ "Starmer allies hold talks with soft-left MPs to head off leadership challenge", "",
+	    "", "diplomacy", 0 },
+	/* A neighbour's border as a place; a shooting at a party. */
+	{ "IRGC Ground Force begins drills in west near Iraqi border", "", "iran", "iraq", 1 },
+	{ "Four killed in shooting at birthday party",
+	    "A gunman opened fire at a child's birthday party, the county sheriff said.", "",
+	    "strike", 0 },
 };
 
 static int
