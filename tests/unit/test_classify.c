@@ -642,6 +642,21 @@ static const struct hard_case cases[] = {
 	{ "Four killed in shooting at birthday party",
 	    "A gunman opened fire at a child's birthday party, the county sheriff said.", "",
 	    "strike", 0 },
+	/* Real news: the uranium trade; acronyms written in title case; a listing and the
+	 * attacks it answers; UN experts; a group named with a past date. */
+	{ "Kazatomprom to lower uranium production in 2026",
+	    "The world's largest producer of natural uranium cut its output plan by 10% as the "
+	    "atomic fuel market softened.", "", "nuclear", 0 },
+	{ "Isis claims attack on army post in Diyala", "", "iraq strike terrorism", "", 1 },
+	{ "US lists Balochistan Liberation Army",
+	    "The State Department listed the group as a Foreign Terrorist Organization, citing "
+	    "attacks including suicide bombings in Pakistan.", "us terrorism", "strike", 0 },
+	{ "Iran executes young protester",
+	    "A group of United Nations experts condemned the execution, saying the trial was unfair.",
+	    "iran", "diplomacy", 1 },
+	{ "US deploys THAAD battery to Israel",
+	    "It is the first US troop deployment to Israel since the attacks perpetrated by Hamas on "
+	    "October 7, 2023.", "us troops", "militia", 0 },
 };
 
 static int
