@@ -657,6 +657,7 @@ static const struct hard_case cases[] = {
 	{ "US deploys THAAD battery to Israel",
 	    "It is the first US troop deployment to Israel since the attacks perpetrated by Hamas on "
 	    "October 7, 2023.", "us troops", "militia", 0 },
+	{ "Wagner replaced by Russia's Africa Corp in Mali", "", "troops", "militia", 0 },
 };
 
 static int
