@@ -658,6 +658,20 @@ static const struct hard_case cases[] = {
 	    "It is the first US troop deployment to Israel since the attacks perpetrated by Hamas on "
 	    "October 7, 2023.", "us troops", "militia", 0 },
 	{ "Wagner replaced by Russia's Africa Corp in Mali", "", "troops", "militia", 0 },
+	/* Accidents, crime and weather; talks that are no diplomacy; an attack a group
+	 * claimed although nothing was hit. */
+	{ "Two US soldiers killed in vehicle rollover at Camp Buehring, Kuwait", "", "us troops",
+	    "strike", 0 },
+	{ "Gunman kills three at Minneapolis bus shelter; police see no terror link", "", "",
+	    "strike terrorism", 0 },
+	{ "Gunman kills four at Texas outlet mall before police shoot him", "", "", "strike", 0 },
+	{ "Lightning kills two shepherds in Kurdistan Region's Soran district", "", "",
+	    "iraq strike", 0 },
+	{ "Carney, premiers meet in Ottawa on internal trade barriers", "", "", "diplomacy", 0 },
+	{ "Drone attack targets US forces at Erbil air base",
+	    "Two drones targeted the base. One was shot down and the other crashed, causing no "
+	    "casualties or damage. The Islamic Resistance in Iraq claimed the attack.",
+	    "iraq us strike troops", "", 1 },
 };
 
 static int
