@@ -672,6 +672,20 @@ static const struct hard_case cases[] = {
 	    "Two drones targeted the base. One was shot down and the other crashed, causing no "
 	    "casualties or damage. The Islamic Resistance in Iraq claimed the attack.",
 	    "iraq us strike troops", "", 1 },
+	/* An attack named as the ground of a judgment or a listing; Erbil-Baghdad
+	 * dealings under their headline; the centre that monitors a truce. */
+	{ "Judge orders Iran to pay $312m to families of contractors killed in Erbil airport attack",
+	    "A federal judge entered a default judgment against Iran for the rocket attack that "
+	    "killed two contractors.", "iran", "strike", 1 },
+	{ "US designates Iraq's Saraya Awliya al-Dam as terrorist group",
+	    "The designation cites drone attacks on US forces in Iraq and Syria.", "iraq us terrorism",
+	    "strike", 1 },
+	{ "Erbil and Baghdad agree funding for October salaries",
+	    "Finance officials reached the deal after a week of talks in Baghdad.", "iraq", "diplomacy",
+	    1 },
+	{ "US troops arrive in Israel to staff Gaza truce coordination center",
+	    "The Civil-Military Coordination Center will monitor the Gaza ceasefire, CENTCOM said.",
+	    "us troops", "diplomacy", 0 },
 };
 
 static int
