@@ -686,6 +686,13 @@ static const struct hard_case cases[] = {
 	{ "US troops arrive in Israel to staff Gaza truce coordination center",
 	    "The Civil-Military Coordination Center will monitor the Gaza ceasefire, CENTCOM said.",
 	    "us troops", "diplomacy", 0 },
+	/* A data agency quoted for a forecast; an attack in spite of a truce; a bomb at
+	 * a rally; an execution for past bombings. */
+	{ "NOAA: La Nina likely to fade by spring", "", "", "us", 0 },
+	{ "Israel strikes Hezbollah sites in south Lebanon despite truce", "", "strike militia", "",
+	    0 },
+	{ "Bomb at Quetta rally kills 15", "", "strike", "", 0 },
+	{ "Two hanged over Kerman memorial bombings, judiciary says", "", "iran", "strike", 1 },
 };
 
 static int
