@@ -693,6 +693,11 @@ static const struct hard_case cases[] = {
 	    0 },
 	{ "Bomb at Quetta rally kills 15", "", "strike", "", 0 },
 	{ "Two hanged over Kerman memorial bombings, judiciary says", "", "iran", "strike", 1 },
+	/* An ordered departure of embassy staff; exports made despite sanctions. */
+	{ "State orders non-emergency staff out of Baghdad embassy, Erbil consulate",
+	    "The State Department ordered the departure of non-emergency staff from the embassy in "
+	    "Baghdad and the consulate in Erbil, citing regional tension.", "iraq us", "diplomacy", 1 },
+	{ "Iran's crude exports to China hit 1.8m bpd despite sanctions", "", "iran", "sanctions", 1 },
 };
 
 static int
