@@ -9,8 +9,10 @@
  * classified and exit status 1, or (where tg_text_plain has a way round the
  * failure) the very same output as without failures; any other failed allocation may end
  * in a clean error or in tg_malloc's abort (the allocator's policy), never in
- * another signal. A driver, not a test: tests/integration/test_alloc_failure.sh
- * asserts on its exit status.
+ * another signal. It also checks that a classification that fails (its text
+ * cannot be normalised for want of memory) leaves no near misses of the item
+ * before it (tg_classify_near_misses). A driver, not a test:
+ * tests/integration/test_alloc_failure.sh asserts on its exit status.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,8 @@
 #include <unistd.h>
 
 #include "../../cli/commands.h"
+#include "../../proto/result.h"
+#include "../../workers/classify.h"
 #include "failalloc.h"
 
 #define PLAIN_FAILED 16 /* added to the child's exit status */
@@ -67,6 +71,45 @@ read_file(const char *path)
 	buf[n] = '\0';
 	fclose(f);
 	return buf;
+}
+
+/* A failed tg_classify leaves nothing for tg_classify_near_misses: classify an
+ * item with a near miss, then one too long for the normaliser's buffer with
+ * every allocation failing. Returns 0 when it holds. */
+static int
+check_failed_scan(const char *dir)
+{
+	static const char tax[] = "tag a actor 3\nterm a.name a 2\n    Alpha\n";
+	static char body[64 * 1024];
+	struct tg_classify_input in = { "", 0, "Alpha said", 10, NULL, 0 };
+	struct tg_result *r = malloc(sizeof(*r)), *near = malloc(sizeof(*near));
+	struct failalloc_stats st;
+	char path[160], err[256] = "";
+	struct tg_classifier *c;
+	int before, failed, after = -1;
+
+	snprintf(path, sizeof(path), "%s/near.tgt", dir);
+	write_file(path, tax, sizeof(tax) - 1);
+	c = tg_classifier_load(path, err, sizeof(err));
+	unlink(path);
+	if (c == NULL || r == NULL || near == NULL)
+		return fprintf(stderr, "drive_classify: near-miss setup: %s\n", err), 1;
+	before = tg_classify(c, &in, r, err, sizeof(err)) == 0 ? tg_classify_near_misses(c, near) : -1;
+	for (size_t i = 0; i + 6 < sizeof(body); i += 6)
+		memcpy(body + i, "Alpha ", 6);
+	in.summary = body;
+	in.summary_len = sizeof(body) - 8;
+	failalloc_start(1, 1);
+	failed = tg_classify(c, &in, r, err, sizeof(err));
+	failalloc_stop(&st);
+	if (failed == -1)
+		after = tg_classify_near_misses(c, near);
+	printf("near misses: %d before, scan %s (%s), %d after\n", before,
+	    failed ? "failed" : "succeeded", failed ? err : "-", after);
+	tg_classifier_free(c);
+	free(r);
+	free(near);
+	return before == 1 && failed == -1 && st.failed > 0 && after == 0 ? 0 : 1;
 }
 
 /* Run the command in a child on in (a file), output to out, failing allocation
@@ -194,6 +237,8 @@ main(void)
 	unlink(in0);
 	unlink(in2);
 	unlink(out);
+	if (check_failed_scan(dir) != 0)
+		bad++;
 	rmdir(dir);
 	return bad || plain < 2 ? 1 : 0;
 }
