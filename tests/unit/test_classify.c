@@ -698,6 +698,11 @@ static const struct hard_case cases[] = {
 	    "The State Department ordered the departure of non-emergency staff from the embassy in "
 	    "Baghdad and the consulate in Erbil, citing regional tension.", "iraq us", "diplomacy", 1 },
 	{ "Iran's crude exports to China hit 1.8m bpd despite sanctions", "", "iran", "sanctions", 1 },
+	/* A deadly attack with no attacker named, but not an animal's; a spoken
+	 * acronym in title case. */
+	{ "75 killed in attack on mosque in Darfur city", "", "strike", "", 0 },
+	{ "Child killed in dog attack in Ohio park", "", "", "strike", 0 },
+	{ "Monusco withdrawal from Congo begins", "", "troops", "", 0 },
 };
 
 static int
