@@ -703,6 +703,14 @@ static const struct hard_case cases[] = {
 	{ "75 killed in attack on mosque in Darfur city", "", "strike", "", 0 },
 	{ "Child killed in dog attack in Ohio park", "", "", "strike", 0 },
 	{ "Monusco withdrawal from Congo begins", "", "troops", "", 0 },
+	/* Another state's security council; a missile test into the sea; a sports
+	 * body's ban; talks on buying jets; another power's bases abroad. */
+	{ "Iraqi National Security Council bans PKK after talks with Turkey", "", "iraq", "us", 1 },
+	{ "North Korea fires a ballistic missile toward sea, Seoul says", "", "", "strike", 0 },
+	{ "World Judo Federation bans Iran over refusal to face Israel", "", "", "iran", 0 },
+	{ "UAE suspends talks with US on F-35 jets", "", "us", "diplomacy", 0 },
+	{ "Russian envoy in Damascus for talks on the fate of Moscow's bases in Syria", "", "troops",
+	    "", 0 },
 };
 
 static int
