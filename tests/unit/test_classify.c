@@ -711,6 +711,24 @@ static const struct hard_case cases[] = {
 	{ "UAE suspends talks with US on F-35 jets", "", "us", "diplomacy", 0 },
 	{ "Russian envoy in Damascus for talks on the fate of Moscow's bases in Syria", "", "troops",
 	    "", 0 },
+	/* Feed-length real news: a travel advisory's risks, a state's scare-quoted label,
+	 * rebuilding after a war, the war-powers fight, a mission opened, a foreign
+	 * ministry urging a reversal, a strike a month past. */
+	{ "State Department raises Iran travel advisory to Level 4",
+	    "The travel advisory adds the risks of terrorism and kidnapping.", "us iran", "terrorism", 1 },
+	{ "Azerbaijan launches \"anti-terrorist\" operation in Karabakh", "", "", "terrorism", 0 },
+	{ "Mosul rebuilding 546 homes destroyed in ISIS war", "", "iraq", "terrorism", 1 },
+	{ "Senate panel advances repeal of Iraq war powers",
+	    "Democrats seek to reclaim congressional say over U.S. military strikes and deployments.",
+	    "", "strike", 1 },
+	{ "Saudi Arabia opens consulate in Baghdad in sign of warmer ties", "", "iraq diplomacy", "",
+	    1 },
+	{ "Iraq urges U.S. to reconsider pardon for Blackwater contractors",
+	    "The Iraqi Ministry of Foreign Affairs urged the United States to reconsider the pardons.",
+	    "iraq us diplomacy", "", 1 },
+	{ "Hezbollah names new leader",
+	    "He succeeds Hassan Nasrallah, who died in an Israeli airstrike over a month ago.",
+	    "militia", "strike", 0 },
 };
 
 static int
