@@ -729,6 +729,9 @@ static const struct hard_case cases[] = {
 	{ "Hezbollah names new leader",
 	    "He succeeds Hassan Nasrallah, who died in an Israeli airstrike over a month ago.",
 	    "militia", "strike", 0 },
+	/* "Paramilitary" alone names no group (here Iran's Basij). */
+	{ "Iran hangs protester convicted of wounding a paramilitary member", "", "iran", "militia",
+	    1 },
 };
 
 static int
