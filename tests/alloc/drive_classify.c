@@ -92,8 +92,13 @@ check_failed_scan(const char *dir)
 	write_file(path, tax, sizeof(tax) - 1);
 	c = tg_classifier_load(path, err, sizeof(err));
 	unlink(path);
-	if (c == NULL || r == NULL || near == NULL)
-		return fprintf(stderr, "drive_classify: near-miss setup: %s\n", err), 1;
+	if (c == NULL || r == NULL || near == NULL) {
+		fprintf(stderr, "drive_classify: near-miss setup: %s\n", err);
+		tg_classifier_free(c);
+		free(r);
+		free(near);
+		return 1;
+	}
 	before = tg_classify(c, &in, r, err, sizeof(err)) == 0 ? tg_classify_near_misses(c, near) : -1;
 	for (size_t i = 0; i + 6 < sizeof(body); i += 6)
 		memcpy(body + i, "Alpha ", 6);
