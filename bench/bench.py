@@ -785,6 +785,12 @@ def table(res):
             row("Hyperscan alone, %s text: MB/s at %s patterns" % (
                 name, " / ".join(fmt(x["patterns"]) for x in steps)),
                 " / ".join(fmt(x["mb_s"]) for x in steps))
+        for name, r in (("synthetic", c), ("news-like", n)):
+            sy = r["hyperscan"].get("symbols")
+            if sy:
+                row("matching in word symbols (the classifier's way), %s text: encode / "
+                    "encode + scan MB/s, %s literals" % (name, fmt(sy["literals"])),
+                    "%s / %s" % (fmt(sy["encode_mb_s"]), fmt(sy["mb_s"])))
     stg = good("stages")
     if stg:
         u = stg["us_per_item"]

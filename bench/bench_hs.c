@@ -2,9 +2,12 @@
  * Hyperscan alone: how fast the matcher scans item text with the taxonomy's
  * literals, and how that speed falls as the number of distinct patterns grows.
  * The first N distinct patterns (in a fixed spread order) are compiled into one
- * block database, the way workers/classify.c compiles all of them, and the
- * title and body of every item are scanned with a callback that only counts.
- * This is the ceiling of tg_classify: it adds normalising and scoring on top.
+ * block database over the text itself, and the title and body of every item
+ * are scanned with a callback that only counts. Then the way workers/classify.c
+ * matches: every literal alias spelled in word symbols (workers/lexicon.c) in
+ * one database, and each normalised field encoded into symbols and scanned;
+ * this gives the encoder's speed and the encoder's and scan's together. Both
+ * are the ceiling of tg_classify, which adds normalising and scoring on top.
  * Prints one JSON line.
  */
 #include <getopt.h>
@@ -15,6 +18,8 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "../workers/lexicon.h"
+#include "../workers/normalize.h"
 #include "../workers/taxonomy.h"
 #include "bench.h"
 
@@ -179,6 +184,175 @@ out:
 	return rc;
 }
 
+/* Symbol strings gathered through tg_lex_spell, for hs_compile_lit_multi. */
+struct spellings {
+	char *buf;
+	size_t used, cap;
+	size_t *off, *len;
+	unsigned *id;
+	size_t k, kcap;
+	unsigned cur;   /* the pattern being spelled */
+};
+
+static void
+add_spelling(const uint8_t *code, size_t len, void *arg)
+{
+	struct spellings *sp = arg;
+
+	if (sp->k == sp->kcap) {
+		sp->kcap = sp->kcap ? sp->kcap * 2 : 1024;
+		sp->off = tg_realloc(sp->off, sp->kcap * sizeof(*sp->off));
+		sp->len = tg_realloc(sp->len, sp->kcap * sizeof(*sp->len));
+		sp->id = tg_realloc(sp->id, sp->kcap * sizeof(*sp->id));
+	}
+	if (sp->used + len > sp->cap) {
+		sp->cap = (sp->used + len) * 2;
+		sp->buf = tg_realloc(sp->buf, sp->cap);
+	}
+	memcpy(sp->buf + sp->used, code, len);
+	sp->off[sp->k] = sp->used;
+	sp->len[sp->k] = len;
+	sp->id[sp->k++] = sp->cur;
+	sp->used += len;
+}
+
+/* The literal aliases in symbols, the way workers/classify.c compiles them.
+ * Returns the number of literals, or 0 on failure. */
+static size_t
+compile_symbols(const struct pat *p, size_t n, struct tg_lex **lxp, hs_database_t **db)
+{
+	struct tg_lex *lx = tg_lex_new();
+	struct spellings sp;
+	char lit[2048], err[256];
+	size_t nlit = 0;
+	int *lexid = tg_calloc(n, sizeof(*lexid));
+	const char **code = NULL;
+	unsigned *flags = NULL;
+	hs_compile_error_t *cerr = NULL;
+
+	memset(&sp, 0, sizeof(sp));
+	for (size_t i = 0; i < n; i++) {
+		size_t len = 0;
+
+		lexid[i] = -1;
+		if (p[i].flags & TG_TAX_REGEX || strlen(p[i].regex) >= sizeof(lit))
+			continue;
+		for (const char *r = p[i].regex; *r; r++) {
+			if (*r == '\\' && r[1])
+				r++;
+			lit[len++] = *r;
+		}
+		lexid[i] = tg_lex_add(lx, lit, len, (p[i].flags & TG_TAX_PREFIX) != 0, err,
+		    sizeof(err));
+		nlit += lexid[i] >= 0;
+	}
+	if (tg_lex_build(lx, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench_hs: %s\n", err);
+		nlit = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (lexid[i] < 0)
+			continue;
+		sp.cur = (unsigned)i;
+		if (tg_lex_spell(lx, lexid[i], add_spelling, &sp, err, sizeof(err)) < 0) {
+			fprintf(stderr, "bench_hs: %s: %s\n", p[i].regex, err);
+			nlit = 0;
+			goto out;
+		}
+	}
+	code = tg_calloc(sp.k, sizeof(*code));
+	flags = tg_calloc(sp.k, sizeof(*flags));
+	for (size_t k = 0; k < sp.k; k++)
+		code[k] = sp.buf + sp.off[k];
+	if (hs_compile_lit_multi(code, flags, sp.id, sp.len, (unsigned)sp.k, HS_MODE_BLOCK, NULL,
+	    db, &cerr) != HS_SUCCESS) {
+		fprintf(stderr, "bench_hs: compile: %s\n", cerr ? cerr->message : "?");
+		hs_free_compile_error(cerr);
+		nlit = 0;
+	}
+out:
+	free(code);
+	free(flags);
+	free(sp.buf);
+	free(sp.off);
+	free(sp.len);
+	free(sp.id);
+	free(lexid);
+	if (nlit == 0) {
+		tg_lex_free(lx);
+		lx = NULL;
+	}
+	*lxp = lx;
+	return nlit;
+}
+
+/* Normalise (and with mode 1 encode, with mode 2 also scan) every string of t;
+ * the thread CPU seconds of the best of runs. */
+static double
+time_symbols(const struct text *t, struct tg_lex *lx, hs_database_t *db, hs_scratch_t *scratch,
+    int mode, int runs, size_t *matches)
+{
+	struct tg_norm nm;
+	struct tg_lex_text code = { 0 };
+	double best = 0;
+
+	tg_norm_init(&nm, 0);
+	for (int r = 0; r < runs; r++) {
+		int64_t c0 = bench_thread_cpu_ns();
+		double s;
+
+		*matches = 0;
+		for (size_t i = 0; i < t->n; i++) {
+			if (tg_norm_run(&nm, t->s[i], t->len[i]) != 0)
+				continue;
+			if (mode >= 1 && tg_lex_encode(lx, nm.text, nm.len, &code) != 0)
+				continue;
+			if (mode >= 2 && code.len > 0)
+				hs_scan(db, (const char *)code.code, (unsigned)code.len, 0, scratch,
+				    count_match, matches);
+		}
+		s = (double)(bench_thread_cpu_ns() - c0) / 1e9;
+		if (best == 0 || s < best)
+			best = s;
+	}
+	tg_lex_text_free(&code);
+	tg_norm_free(&nm);
+	return best;
+}
+
+static int
+measure_symbols(const struct pat *p, size_t n, const struct text *t, int runs)
+{
+	struct tg_lex *lx = NULL;
+	hs_database_t *db = NULL;
+	hs_scratch_t *scratch = NULL;
+	size_t nlit = compile_symbols(p, n, &lx, &db), matches = 0;
+	double norm, enc, full;
+	int words, stems, syms;
+
+	if (nlit == 0 || hs_alloc_scratch(db, &scratch) != HS_SUCCESS) {
+		hs_free_database(db);
+		tg_lex_free(lx);
+		return -1;
+	}
+	norm = time_symbols(t, lx, db, scratch, 0, runs, &matches);
+	enc = time_symbols(t, lx, db, scratch, 1, runs, &matches);
+	full = time_symbols(t, lx, db, scratch, 2, runs, &matches);
+	tg_lex_counts(lx, &words, &stems, &syms);
+	printf("\"symbols\": {\"literals\": %zu, \"words\": %d, \"symbols\": %d, "
+	       "\"normalise_mb_s\": %.1f, \"encode_mb_s\": %.1f, \"mb_s\": %.1f, "
+	       "\"matches_per_item\": %.1f}", nlit, words, syms,
+	    (double)t->bytes / 1e6 / norm,
+	    enc > norm ? (double)t->bytes / 1e6 / (enc - norm) : 0,
+	    full > norm ? (double)t->bytes / 1e6 / (full - norm) : 0,
+	    (double)matches / (double)t->items);
+	hs_free_scratch(scratch);
+	hs_free_database(db);
+	tg_lex_free(lx);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -231,7 +405,10 @@ main(int argc, char **argv)
 		printf("%s{\"patterns\": %zu, \"mb_s\": %.1f, \"items_s\": %.0f, "
 		       "\"matches_per_item\": %.1f}", i ? ", " : "", sizes[i], mb, is, mpi);
 	}
-	printf("]}\n");
+	printf("], ");
+	if (measure_symbols(p, np, &text, (int)runs) != 0)
+		return 1;
+	printf("}\n");
 	for (size_t i = 0; i < text.n; i++)
 		free(text.s[i]);
 	free(text.s);

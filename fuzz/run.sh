@@ -5,6 +5,7 @@
 # Usage: fuzz/run.sh BUILD SECONDS [target...]
 # FUZZ_RUNS=N in the environment also stops each target after N executions;
 # TG_FUZZ_PARSE_ONLY=1 makes fuzz_taxonomy run the parser alone (no Hyperscan).
+# fuzz_classify loads deploy/taxonomy.tgt (under $TG_TOP when set) once.
 set -u
 build=${1:-build-fuzz}
 secs=${2:-60}
@@ -12,7 +13,7 @@ shift 2 2>/dev/null || shift $#
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(feed proto config taxonomy)
+[ ${#targets[@]} -gt 0 ] || targets=(feed proto config taxonomy classify)
 corpus=$build/corpus
 art=$build/artifacts
 mkdir -p "$art"
@@ -56,6 +57,28 @@ alert = {"v": 1, "type": "alert", "alert_id": "0" * 32, "epoch": "e1", "seq": 3,
 seeds["alert"] = bytes([7]) + json.dumps(alert).encode()
 for k, v in seeds.items():
     open(os.path.join(d, k), "wb").write(v)
+PY
+}
+
+seed_classify() {
+	local d=$corpus/classify
+	mkdir -p "$d"
+	# Items of the eval sets: two bytes that put the title's end where it is,
+	# then title and body (the target splits the rest into title, summary and
+	# categories).
+	/usr/bin/python3 - "$d" tests/data/eval/*.jsonl <<'PY'
+import json, os, sys
+n = 0
+for path in sys.argv[2:]:
+    for line in open(path, encoding="utf-8"):
+        if n >= 400:
+            break
+        o = json.loads(line)
+        t, b = o.get("title", "").encode(), o.get("body", "").encode()
+        data = t + b
+        a = len(t) % 256
+        open(os.path.join(sys.argv[1], "item-%03d" % n), "wb").write(bytes([a, 0]) + data)
+        n += 1
 PY
 }
 

@@ -1,9 +1,13 @@
 /*
- * The classifier: every distinct alias of a taxonomy compiled once into one
- * Hyperscan block database, one scan per normalised field, then vetoes, rules
- * and per-field weighted scoring over the matches. All memory is allocated at
- * load (and grown only by an item longer than any before), so classifying
- * allocates nothing; vetoes and rules whose context is absent cost nothing.
+ * The classifier: every distinct literal alias of a taxonomy spelled in word
+ * symbols (lexicon.c) and compiled once into one Hyperscan block database; each
+ * normalised field is encoded into the same symbols and scanned once, then
+ * vetoes, rules and per-field weighted scoring run over the matches. Regex
+ * aliases, which cannot be spelled in symbols, go into a second database that
+ * scans the field's text (only when the taxonomy has any). All memory is
+ * allocated at load (and grown only by an item longer than any before), so
+ * classifying allocates nothing; vetoes and rules whose context is absent cost
+ * nothing.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 
 #include "../common/util.h"
 #include "classify.h"
+#include "lexicon.h"
 #include "normalize.h"
 #include "taxonomy.h"
 
@@ -48,16 +53,31 @@ struct cand {
 /* One Hyperscan expression: the same alias written under several terms (or
  * twice) is scanned once and reported to each of its terms. */
 struct expr {
-	uint32_t width;      /* fixed width, or 0 when SOM is reported */
+	uint32_t width;      /* regex: fixed width, or 0 when SOM is reported */
+	uint32_t codelen;    /* literal: bytes of its symbol strings */
+	uint32_t lit;        /* literal: its bytes in lits[], to check case */
+	uint32_t litlen;
 	uint8_t flags;       /* TG_TAX_* flags */
 	int32_t nterms;
 	int32_t term0;       /* its first term's index in terms[] */
 };
 
+/* A match waiting to be recorded: a regex match until the symbol scan of its
+ * field passes its end, a literal one until every match with its end is in. */
+struct pending {
+	uint32_t start, end;
+	int32_t expr;
+};
+
+#define CLS_MAX_PENDING 256 /* literal matches with one end held for sorting */
+
 struct tg_classifier {
 	struct tg_taxonomy *tax;
-	hs_database_t *db;
+	struct tg_lex *lex;
+	hs_database_t *db;   /* literal aliases, in symbols */
+	hs_database_t *rxdb; /* regex aliases, in text; NULL when there are none */
 	hs_scratch_t *scratch;
+	char *lits;          /* every literal alias's bytes, back to back */
 	uint32_t *width;     /* per pattern: fixed width, or 0 when SOM is reported */
 	int nexprs;
 	struct expr *exprs;
@@ -66,6 +86,11 @@ struct tg_classifier {
 	struct scorer *scorers;
 	struct tg_norm norm[TG_FIELD_COUNT];
 	/* per item */
+	struct tg_lex_text code; /* the field being scanned, in symbols */
+	struct pending *rx;  /* the field's regex matches, by end */
+	int nrx, rxcap, rxnext;
+	struct pending same[CLS_MAX_PENDING]; /* literal matches ending at one place */
+	int nsame;
 	struct match *m;
 	int nm;
 	uint32_t longest;    /* the longest match of the item, in bytes */
@@ -110,6 +135,11 @@ tg_classifier_free(struct tg_classifier *c)
 		return;
 	hs_free_scratch(c->scratch);
 	hs_free_database(c->db);
+	hs_free_database(c->rxdb);
+	tg_lex_free(c->lex);
+	tg_lex_text_free(&c->code);
+	free(c->lits);
+	free(c->rx);
 	for (int f = 0; f < TG_FIELD_COUNT; f++)
 		tg_norm_free(&c->norm[f]);
 	free(c->width);
@@ -250,35 +280,144 @@ group_patterns(struct tg_classifier *c, int *first)
 	free(k);
 }
 
-static int
-compile_db(struct tg_classifier *c, char *err, size_t errlen)
+/* The bytes of a literal pattern (an alias escaped for Hyperscan by
+ * tg_taxonomy_alias_pattern: "\\c" or "\\xHH") into out; returns their number. */
+static size_t
+unescape(const char *regex, char *out)
 {
-	struct tg_taxonomy *t = c->tax;
-	const char **expr = NULL;
-	unsigned *flags = NULL, *ids = NULL;
-	int *first = NULL;
+	size_t n = 0;
+
+	for (const char *r = regex; *r; r++) {
+		if (*r != '\\') {
+			out[n++] = *r;
+			continue;
+		}
+		r++;
+		if (*r == 'x' && r[1] && r[2]) {
+			char hex[3] = { r[1], r[2], 0 };
+
+			out[n++] = (char)strtoul(hex, NULL, 16);
+			r += 2;
+		} else if (*r)
+			out[n++] = *r;
+		else
+			break;
+	}
+	return n;
+}
+
+/* Symbol strings for hs_compile_lit_multi, gathered through tg_lex_spell. */
+struct spellings {
+	char *buf;
+	size_t used, bufcap;
+	size_t *off, *len;
+	unsigned *id;
+	unsigned n, cap;
+	unsigned cur;        /* the expression being spelled */
+};
+
+static void
+add_spelling(const uint8_t *code, size_t len, void *arg)
+{
+	struct spellings *sp = arg;
+
+	if (sp->n == sp->cap) {
+		sp->cap = sp->cap ? sp->cap * 2 : 1024;
+		sp->off = tg_realloc(sp->off, sp->cap * sizeof(*sp->off));
+		sp->len = tg_realloc(sp->len, sp->cap * sizeof(*sp->len));
+		sp->id = tg_realloc(sp->id, sp->cap * sizeof(*sp->id));
+	}
+	if (sp->used + len > sp->bufcap) {
+		sp->bufcap = (sp->used + len) * 2;
+		sp->buf = tg_realloc(sp->buf, sp->bufcap);
+	}
+	memcpy(sp->buf + sp->used, code, len);
+	sp->off[sp->n] = sp->used;
+	sp->len[sp->n] = len;
+	sp->id[sp->n++] = sp->cur;
+	sp->used += len;
+}
+
+/* Spell every literal expression in symbols (lexid: its literal in c->lex)
+ * and compile them into c->db. */
+static int
+compile_literals(struct tg_classifier *c, const int *first, const int *lexid, char *err,
+    size_t errlen)
+{
+	const struct tg_taxonomy *t = c->tax;
+	struct spellings sp = { 0 };
+	const char **code = NULL;
+	unsigned *flags = NULL;
 	hs_compile_error_t *cerr = NULL;
+	char why[256];
 	int rc = -1;
 
-	if (t->npatterns == 0)
-		return 0;
-	first = tg_calloc((size_t)t->npatterns, sizeof(*first));
-	group_patterns(c, first);
-	expr = tg_calloc((size_t)c->nexprs, sizeof(*expr));
-	flags = tg_calloc((size_t)c->nexprs, sizeof(*flags));
-	ids = tg_calloc((size_t)c->nexprs, sizeof(*ids));
-	for (int i = 0; i < c->nexprs; i++) {
-		expr[i] = t->patterns[first[i]].regex;
-		flags[i] = (c->exprs[i].flags & TG_TAX_CASELESS ? HS_FLAG_CASELESS : 0) |
-		    (c->exprs[i].width ? 0 : HS_FLAG_SOM_LEFTMOST);
-		ids[i] = (unsigned)i;
+	if (tg_lex_build(c->lex, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", t->file, why);
+		return -1;
 	}
-	if (hs_compile_multi(expr, flags, ids, (unsigned)c->nexprs, HS_MODE_BLOCK, NULL,
-	    &c->db, &cerr) != HS_SUCCESS) {
+	for (int i = 0; i < c->nexprs; i++) {
+		if (lexid[i] < 0)
+			continue;
+		sp.cur = (unsigned)i;
+		if (tg_lex_spell(c->lex, lexid[i], add_spelling, &sp, why, sizeof(why)) == -1) {
+			err_append(err, errlen, 0, t->file, t->patterns[first[i]].line, why);
+			goto out;
+		}
+		c->exprs[i].codelen = (uint32_t)sp.len[sp.n - 1];
+	}
+	if (sp.n == 0)
+		return 0;
+	code = tg_calloc(sp.n, sizeof(*code));
+	flags = tg_calloc(sp.n, sizeof(*flags));
+	for (unsigned k = 0; k < sp.n; k++)
+		code[k] = sp.buf + sp.off[k];
+	if (hs_compile_lit_multi(code, flags, sp.id, sp.len, sp.n, HS_MODE_BLOCK, NULL, &c->db,
+	    &cerr) != HS_SUCCESS) {
+		snprintf(err, errlen, "%s: compiling the aliases: %s", t->file,
+		    cerr ? cerr->message : "unknown error");
+		hs_free_compile_error(cerr);
+		c->db = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(code);
+	free(flags);
+	free(sp.buf);
+	free(sp.off);
+	free(sp.len);
+	free(sp.id);
+	return rc;
+}
+
+/* Compile the regex expressions (lexid -1) into c->rxdb. */
+static int
+compile_regexes(struct tg_classifier *c, const int *first, const int *lexid, char *err,
+    size_t errlen)
+{
+	const struct tg_taxonomy *t = c->tax;
+	const char **expr = tg_calloc((size_t)c->nexprs, sizeof(*expr));
+	unsigned *flags = tg_calloc((size_t)c->nexprs, sizeof(*flags));
+	unsigned *ids = tg_calloc((size_t)c->nexprs, sizeof(*ids));
+	hs_compile_error_t *cerr = NULL;
+	unsigned n = 0;
+	int rc = -1;
+
+	for (int i = 0; i < c->nexprs; i++) {
+		if (lexid[i] >= 0)
+			continue;
+		expr[n] = t->patterns[first[i]].regex;
+		flags[n] = (c->exprs[i].flags & TG_TAX_CASELESS ? HS_FLAG_CASELESS : 0) |
+		    (c->exprs[i].width ? 0 : HS_FLAG_SOM_LEFTMOST);
+		ids[n++] = (unsigned)i;
+	}
+	if (n > 0 && hs_compile_multi(expr, flags, ids, n, HS_MODE_BLOCK, NULL, &c->rxdb,
+	    &cerr) != HS_SUCCESS) {
 		char why[512], q[80];
 
-		if (cerr && cerr->expression >= 0 && cerr->expression < c->nexprs) {
-			const struct tg_tax_pattern *p = &t->patterns[first[cerr->expression]];
+		if (cerr && cerr->expression >= 0 && (unsigned)cerr->expression < n) {
+			const struct tg_tax_pattern *p = &t->patterns[first[ids[cerr->expression]]];
 
 			snprintf(why, sizeof(why), "pattern /%s/: %s",
 			    quote_pattern(p->regex, q, sizeof(q)), cerr->message);
@@ -287,11 +426,7 @@ compile_db(struct tg_classifier *c, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: compiling patterns: %s", t->file,
 			    cerr ? cerr->message : "unknown error");
 		hs_free_compile_error(cerr);
-		c->db = NULL;
-		goto out;
-	}
-	if (hs_alloc_scratch(c->db, &c->scratch) != HS_SUCCESS) {
-		snprintf(err, errlen, "%s: cannot allocate Hyperscan scratch", t->file);
+		c->rxdb = NULL;
 		goto out;
 	}
 	rc = 0;
@@ -299,7 +434,56 @@ out:
 	free(expr);
 	free(flags);
 	free(ids);
+	return rc;
+}
+
+static int
+compile_db(struct tg_classifier *c, char *err, size_t errlen)
+{
+	struct tg_taxonomy *t = c->tax;
+	int *first = NULL, *lexid = NULL;
+	size_t total = 1, used = 0;
+	int rc = -1;
+
+	if (t->npatterns == 0)
+		return 0;
+	first = tg_calloc((size_t)t->npatterns, sizeof(*first));
+	group_patterns(c, first);
+	lexid = tg_calloc((size_t)c->nexprs, sizeof(*lexid));
+	for (int i = 0; i < c->nexprs; i++)
+		total += strlen(t->patterns[first[i]].regex);
+	c->lits = tg_calloc(total, 1);
+	c->lex = tg_lex_new();
+	for (int i = 0; i < c->nexprs; i++) {
+		struct expr *e = &c->exprs[i];
+		const struct tg_tax_pattern *p = &t->patterns[first[i]];
+		char why[256];
+
+		lexid[i] = -1;
+		if (e->flags & TG_TAX_REGEX)
+			continue;
+		e->lit = (uint32_t)used;
+		e->litlen = (uint32_t)unescape(p->regex, c->lits + used);
+		used += e->litlen;
+		lexid[i] = tg_lex_add(c->lex, c->lits + e->lit, e->litlen,
+		    (e->flags & TG_TAX_PREFIX) != 0, why, sizeof(why));
+		if (lexid[i] == -1) {
+			err_append(err, errlen, 0, t->file, p->line, why);
+			goto out;
+		}
+	}
+	if (compile_literals(c, first, lexid, err, errlen) == -1 ||
+	    compile_regexes(c, first, lexid, err, errlen) == -1)
+		goto out;
+	if ((c->db && hs_alloc_scratch(c->db, &c->scratch) != HS_SUCCESS) ||
+	    (c->rxdb && hs_alloc_scratch(c->rxdb, &c->scratch) != HS_SUCCESS)) {
+		snprintf(err, errlen, "%s: cannot allocate Hyperscan scratch", t->file);
+		goto out;
+	}
+	rc = 0;
+out:
 	free(first);
+	free(lexid);
 	return rc;
 }
 
@@ -370,13 +554,6 @@ tg_classifier_load(const char *path, char *err, size_t errlen)
 	return c;
 }
 
-static inline int
-word_byte(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	    ch == '_';
-}
-
 /* Record a match of term on [start,end) in the current field. */
 static inline void
 add_match(struct tg_classifier *c, int term, uint32_t start, uint32_t end)
@@ -419,29 +596,105 @@ add_match(struct tg_classifier *c, int term, uint32_t start, uint32_t end)
 	c->nm++;
 }
 
-/* Hyperscan match callback: literal patterns have a fixed width (no SOM needed)
- * and their word boundaries are checked here, which keeps the database literal.
- * An expression shared by several terms is a match of each. */
+static inline void
+add_expr_match(struct tg_classifier *c, const struct pending *p)
+{
+	const struct expr *e = &c->exprs[p->expr];
+
+	for (int k = 0; k < e->nterms; k++)
+		add_match(c, c->eterms[e->term0 + k], p->start, p->end);
+}
+
+static int
+pending_cmp(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->expr < y->expr ? -1 : x->expr > y->expr;
+}
+
+/* Record the held literal matches (they share one end) and every regex match
+ * of the field that ends before them, or with them, in order of end and then
+ * of expression: so every term's matches are in order of their ends, which
+ * cond_holds relies on, and aliases of one term that end together are merged
+ * (add_match) the same way whatever order Hyperscan reported them in. With
+ * all set, also every regex match left. */
+static void
+flush_matches(struct tg_classifier *c, int all)
+{
+	uint32_t end = c->nsame ? c->same[0].end : UINT32_MAX;
+
+	while (c->rxnext < c->nrx && c->rx[c->rxnext].end < end)
+		add_expr_match(c, &c->rx[c->rxnext++]);
+	while (c->rxnext < c->nrx && c->rx[c->rxnext].end == end && c->nsame < CLS_MAX_PENDING)
+		c->same[c->nsame++] = c->rx[c->rxnext++];
+	if (c->nsame > 1)
+		qsort(c->same, (size_t)c->nsame, sizeof(*c->same), pending_cmp);
+	for (int i = 0; i < c->nsame; i++)
+		add_expr_match(c, &c->same[i]);
+	c->nsame = 0;
+	if (all)
+		while (c->rxnext < c->nrx)
+			add_expr_match(c, &c->rx[c->rxnext++]);
+}
+
+/* Hyperscan callback of the regex database, over the field's normalised text:
+ * matches are held until the symbol scan reaches their end. */
+static int
+on_regex(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+    void *ctx)
+{
+	struct tg_classifier *c = ctx;
+	const struct expr *e = &c->exprs[id];
+	struct pending *r;
+
+	(void)flags;
+	if (c->nrx == c->rxcap) {
+		int cap = c->rxcap ? c->rxcap * 2 : 64;
+		struct pending *n;
+
+		if (cap > CLS_MAX_MATCHES)
+			return 0;
+		n = realloc(c->rx, (size_t)cap * sizeof(*n));
+		if (n == NULL)
+			return 0;
+		c->rx = n;
+		c->rxcap = cap;
+	}
+	r = &c->rx[c->nrx++];
+	r->end = (uint32_t)to;
+	r->start = e->width ? r->end - e->width : (uint32_t)from;
+	r->expr = (int32_t)id;
+	return 0;
+}
+
+/* Hyperscan callback of the literal database, over the field's symbols: the
+ * match covers whole tokens (a "word*" alias's last one to its end), in any
+ * case; a case-sensitive alias's bytes are checked here. Matches come in order
+ * of end; those with one end are held and recorded together (flush_matches). */
 static int
 on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
     void *ctx)
 {
 	struct tg_classifier *c = ctx;
-	const struct tg_norm *nm = &c->norm[c->field];
 	const struct expr *e = &c->exprs[id];
-	unsigned pf = e->flags;
-	uint32_t end = (uint32_t)to;
-	uint32_t start = e->width ? end - e->width : (uint32_t)from;
+	struct pending *p;
+	uint32_t start = c->code.start[to - e->codelen];
+	uint32_t end = c->code.end[to - 1];
 
-	if ((pf & TG_TAX_WORD_START) && start > 0 && word_byte(nm->text[start - 1]))
+	(void)from;
+	(void)flags;
+	if (!(e->flags & TG_TAX_CASELESS) &&
+	    memcmp(c->norm[c->field].text + start, c->lits + e->lit, e->litlen) != 0)
 		return 0;
-	if (pf & TG_TAX_PREFIX) {
-		while (end < nm->len && word_byte(nm->text[end]))
-			end++;
-	} else if ((pf & TG_TAX_WORD_END) && end < nm->len && word_byte(nm->text[end]))
-		return 0;
-	for (int k = 0; k < e->nterms; k++)
-		add_match(c, c->eterms[e->term0 + k], start, end);
+	if (c->nsame > 0 && (c->same[0].end != end || c->nsame == CLS_MAX_PENDING))
+		flush_matches(c, 0);
+	p = &c->same[c->nsame++];
+	p->start = start;
+	p->end = end;
+	p->expr = (int32_t)id;
 	return 0;
 }
 
@@ -664,6 +917,29 @@ relevant(const struct tg_classifier *c)
 	return 0;
 }
 
+/* Match every alias in one normalised field: the regexes over its text (when
+ * the taxonomy has any), the literals over its symbols. Returns 0, or -1 when
+ * a scan failed or memory ran out. */
+static int
+scan_field(struct tg_classifier *c, const struct tg_norm *nm)
+{
+	c->nrx = 0;
+	c->rxnext = 0;
+	c->nsame = 0;
+	if (c->rxdb && hs_scan(c->rxdb, nm->text, (unsigned)nm->len, 0, c->scratch, on_regex,
+	    c) != HS_SUCCESS)
+		return -1;
+	if (c->db) {
+		if (tg_lex_encode(c->lex, nm->text, nm->len, &c->code) == -1)
+			return -1;
+		if (c->code.len > 0 && hs_scan(c->db, (const char *)c->code.code,
+		    (unsigned)c->code.len, 0, c->scratch, on_match, c) != HS_SUCCESS)
+			return -1;
+	}
+	flush_matches(c, 1);
+	return 0;
+}
+
 int
 tg_classify(struct tg_classifier *c, const struct tg_classify_input *in,
     struct tg_result *out, char *err, size_t errlen)
@@ -694,11 +970,10 @@ tg_classify(struct tg_classifier *c, const struct tg_classify_input *in,
 			tg_result_reset(out);
 			return -1;
 		}
-		if (c->db == NULL || c->norm[f].len == 0)
+		if (c->norm[f].len == 0)
 			continue;
 		c->field = f;
-		if (hs_scan(c->db, c->norm[f].text, (unsigned)c->norm[f].len, 0, c->scratch,
-		    on_match, c) != HS_SUCCESS) {
+		if (scan_field(c, &c->norm[f]) == -1) {
 			snprintf(err, errlen, "hyperscan scan failed on the %s",
 			    tg_field_name((enum tg_field)f));
 			tg_result_reset(out);

@@ -362,6 +362,18 @@ test_bad_patterns_reported(void **state)
 	    strncmp(err, path, strlen(path)) != 0)
 		fail_msg("got: %s", err);
 	unlink(path);
+	/* A word longer than the lexicon takes is refused with its line. */
+	write_tmp(path, sizeof(path),
+	    "tag a topic 1\n"
+	    "term x a 1\n"
+	    "    ok\n"
+	    "    Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogochuchaf"
+	    "Llanfairpwllgwyngyll\n");
+	c = tg_classifier_load(path, err, sizeof(err));
+	assert_null(c);
+	if (strstr(err, ":4: a word of more than 64 bytes") == NULL)
+		fail_msg("got: %s", err);
+	unlink(path);
 	/* Parse errors come through too. */
 	write_tmp(path, sizeof(path), "tag a topic 1\nbogus\n");
 	c = tg_classifier_load(path, err, sizeof(err));
@@ -732,6 +744,9 @@ static const struct hard_case cases[] = {
 	/* "Paramilitary" alone names no group (here Iran's Basij). */
 	{ "Iran hangs protester convicted of wounding a paramilitary member", "", "iran", "militia",
 	    1 },
+	/* A clash at a place in Iran is on Iran's territory, whoever fought. */
+	{ "Three policemen die in gun battle", "Gunmen opened fire on a police checkpoint in "
+	    "Sistan and Baluchestan on Monday night, local media reported.", "iran strike", "", 1 },
 };
 
 static int
@@ -895,6 +910,86 @@ test_shared_aliases(void **state)
 	tg_classifier_free(c);
 }
 
+/* Matching in word symbols (lexicon.c): case-sensitive aliases next to
+ * caseless ones with the same letters, stems, punctuation, whole words only. */
+static void
+test_symbol_matching(void **state)
+{
+	struct tg_classifier *c = load_text(
+	    "tag a actor 3\n"
+	    "tag t topic 3\n"
+	    "tag p topic 3\n"
+	    "tag d topic 3\n"
+	    "term abbr a 3\n"
+	    "    =US | U.S.\n"
+	    "term forces t 3\n"
+	    "    us forces | Kata'ib Hezbollah\n"
+	    "term deploy p 3\n"
+	    "    deploy*\n"
+	    "term deployment d 3\n"
+	    "    deployment | deployments\n");
+
+	(void)state;
+	run(c, "", "US forces");
+	assert_true(score("a") == 3.0f);
+	assert_true(score("t") == 3.0f);
+	run(c, "", "us forces and Us");
+	assert_true(score("a") < 0);
+	assert_true(score("t") == 3.0f);
+	run(c, "", "USA and AUS, U.S-led, U.S");
+	assert_true(score("a") < 0);
+	run(c, "", "a U.S.-led force");
+	assert_true(score("a") == 3.0f);
+	run(c, "", "Kataib Hezbollah and KATA\xe2\x80\x99IB HEZBOLLAH");
+	assert_true(score("t") == 6.0f);
+	run(c, "", "Kata'ib. Hezbollah");
+	assert_true(score("t") < 0);
+	/* A stem matches the word itself, longer words, and words another alias
+	 * has, in any case; not a word that only contains it. */
+	run(c, "", "Deployments");
+	assert_true(score("p") == 3.0f);
+	assert_true(score("d") == 3.0f);
+	run(c, "", "redeployed");
+	assert_true(score("p") < 0);
+	run(c, "", "deploy, deployed");
+	assert_true(score("p") == 6.0f);
+	tg_classifier_free(c);
+}
+
+/* Aliases of one term on the same words are one match whatever order they are
+ * found in, and a regex alias's matches take their place among a literal's in
+ * order of end (a NEAR rule looks at them in that order). */
+static void
+test_match_order(void **state)
+{
+	struct tg_classifier *c = load_text(
+	    "tag a actor 1\n"
+	    "tag t topic 3\n"
+	    "term place a 1\n"
+	    "    Sistan | Baluchestan | Sistan and Baluchestan\n"
+	    "term word\n"
+	    "    word\n"
+	    "term ctx\n"
+	    "    zeta\n"
+	    "    /be+ta/\n"
+	    "rule t.near t 3 = word NEAR/5 ctx\n");
+	const struct tg_tag *t;
+
+	(void)state;
+	run(c, "", "in Sistan and Baluchestan province");
+	t = tg_result_find(&res, "a");
+	assert_non_null(t);
+	assert_true(t->score == 1.0f);
+	assert_int_equal(t->nevidence, 1);
+	run(c, "", "beeta word, and a good while later, zeta, and later still, zeta");
+	assert_true(score("t") == 3.0f);
+	run(c, "", "zeta, and a good while later, word beeeta");
+	assert_true(score("t") == 3.0f);
+	run(c, "", "beeta and then word and later zeta");
+	assert_true(score("t") < 0);
+	tg_classifier_free(c);
+}
+
 /* Contexts: a rule or veto whose context is absent does nothing, AND does not
  * count the anchor itself, and NEAR finds a long context that starts close
  * but ends far away. */
@@ -943,6 +1038,8 @@ main(void)
 		cmocka_unit_test(test_bad_patterns_reported),
 		cmocka_unit_test(test_shared_aliases),
 		cmocka_unit_test(test_contexts),
+		cmocka_unit_test(test_symbol_matching),
+		cmocka_unit_test(test_match_order),
 	};
 	const struct CMUnitTest default_tests[] = {
 		cmocka_unit_test(test_hard_cases),
