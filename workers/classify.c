@@ -103,6 +103,13 @@ struct tg_classifier {
 	int *ncand;          /* per tag */
 	struct cand *cand;   /* per tag, TG_TAG_MAX_EVIDENCE each */
 	int present[TG_RESULT_MAX_TAGS];
+	/* Which vetoes and scorers an item can need: by term, the vetoes whose
+	 * context and the scorers whose anchor name it (CSR, built at load). */
+	int32_t *tveto0, *tvetoes, *tscorer0, *tscorers;
+	int32_t *seen;       /* per item: the terms matched, in order of first match */
+	int nseen;
+	uint64_t *vbits, *sbits; /* per item: the vetoes and scorers to run */
+	int nvwords, nswords;
 };
 
 void
@@ -154,6 +161,13 @@ tg_classifier_free(struct tg_classifier *c)
 	free(c->score);
 	free(c->ncand);
 	free(c->cand);
+	free(c->tveto0);
+	free(c->tvetoes);
+	free(c->tscorer0);
+	free(c->tscorers);
+	free(c->seen);
+	free(c->vbits);
+	free(c->sbits);
 	tg_taxonomy_free(c->tax);
 	free(c);
 }
@@ -520,6 +534,57 @@ build_scorers(struct tg_classifier *c)
 	c->nscorers = n;
 }
 
+/* CSR of n sets by term: for each term, the indexes of the sets that hold it. */
+static void
+index_by_term(int nterms, int n, const struct tg_tax_set *(*set)(const struct tg_classifier *,
+    int), const struct tg_classifier *c, int32_t **first, int32_t **list)
+{
+	int32_t *at;
+
+	*first = tg_calloc((size_t)nterms + 1, sizeof(**first));
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < set(c, i)->n; k++)
+			(*first)[set(c, i)->term[k] + 1]++;
+	for (int t = 0; t < nterms; t++)
+		(*first)[t + 1] += (*first)[t];
+	*list = tg_calloc((size_t)(*first)[nterms] + 1, sizeof(**list));
+	at = tg_calloc((size_t)nterms + 1, sizeof(*at));
+	memcpy(at, *first, (size_t)nterms * sizeof(*at));
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < set(c, i)->n; k++)
+			(*list)[at[set(c, i)->term[k]]++] = i;
+	free(at);
+}
+
+static const struct tg_tax_set *
+veto_context(const struct tg_classifier *c, int v)
+{
+	return &c->tax->vetoes[v].cond.set;
+}
+
+static const struct tg_tax_set *
+scorer_anchor(const struct tg_classifier *c, int s)
+{
+	return c->scorers[s].anchor;
+}
+
+/* A veto can drop something only when its context matched, a scorer score
+ * only when its anchor did: index both by term, so that an item looks only at
+ * those its matched terms name. */
+static void
+build_needs(struct tg_classifier *c)
+{
+	const struct tg_taxonomy *t = c->tax;
+
+	index_by_term(t->nterms, t->nvetoes, veto_context, c, &c->tveto0, &c->tvetoes);
+	index_by_term(t->nterms, c->nscorers, scorer_anchor, c, &c->tscorer0, &c->tscorers);
+	c->nvwords = t->nvetoes / 64 + 1;
+	c->nswords = c->nscorers / 64 + 1;
+	c->vbits = tg_calloc((size_t)c->nvwords, sizeof(*c->vbits));
+	c->sbits = tg_calloc((size_t)c->nswords, sizeof(*c->sbits));
+	c->seen = tg_calloc((size_t)t->nterms + 1, sizeof(*c->seen));
+}
+
 struct tg_classifier *
 tg_classifier_load(const char *path, char *err, size_t errlen)
 {
@@ -540,6 +605,7 @@ tg_classifier_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	build_scorers(c);
+	build_needs(c);
 	for (int f = 0; f < TG_FIELD_COUNT; f++)
 		tg_norm_init(&c->norm[f], CLS_FIELD_LIMIT);
 	nt = (size_t)t->nterms;
@@ -591,6 +657,7 @@ add_match(struct tg_classifier *c, int term, uint32_t start, uint32_t end)
 		c->stamp[term] = c->gen;
 		c->head[term] = c->nm;
 		c->live[term] = 1;
+		c->seen[c->nseen++] = term;
 	}
 	c->tail[term] = c->nm;
 	c->nm++;
@@ -784,27 +851,47 @@ kill_match(struct tg_classifier *c, int32_t i)
 	c->live[c->m[i].term]--;
 }
 
-/* Vetoes in order; one whose context has no live match drops nothing. */
+/* Set in bits (words of 64) the index of every veto or scorer that one of the
+ * item's matched terms names in first/list. */
+static void
+mark_needed(const struct tg_classifier *c, const int32_t *first, const int32_t *list,
+    uint64_t *bits, int nwords)
+{
+	memset(bits, 0, (size_t)nwords * sizeof(*bits));
+	for (int i = 0; i < c->nseen; i++) {
+		int32_t term = c->seen[i];
+
+		for (int32_t j = first[term]; j < first[term + 1]; j++)
+			bits[list[j] >> 6] |= 1ull << (list[j] & 63);
+	}
+}
+
+/* Vetoes in order; one whose context has no live match drops nothing, and one
+ * whose context did not match at all is not looked at. */
 static void
 apply_vetoes(struct tg_classifier *c)
 {
 	const struct tg_taxonomy *t = c->tax;
 
-	for (int v = 0; v < t->nvetoes; v++) {
-		const struct tg_tax_veto *veto = &t->vetoes[v];
+	mark_needed(c, c->tveto0, c->tvetoes, c->vbits, c->nvwords);
+	for (int w = 0; w < c->nvwords; w++) {
+		for (uint64_t b = c->vbits[w]; b; b &= b - 1) {
+			const struct tg_tax_veto *veto = &t->vetoes[w * 64 + __builtin_ctzll(b)];
 
-		if (!set_live(c, &veto->cond.set))
-			continue;
-		if (veto->all_terms) {
-			for (int32_t i = 0; i < c->nm; i++)
-				if (!c->m[i].dead && cond_holds(c, i, &veto->cond, 0))
-					kill_match(c, i);
-			continue;
+			if (!set_live(c, &veto->cond.set))
+				continue;
+			if (veto->all_terms) {
+				for (int32_t i = 0; i < c->nm; i++)
+					if (!c->m[i].dead && cond_holds(c, i, &veto->cond, 0))
+						kill_match(c, i);
+				continue;
+			}
+			for (int k = 0; k < veto->target.n; k++)
+				for (int32_t i = first(c, veto->target.term[k]); i >= 0;
+				    i = c->m[i].next)
+					if (!c->m[i].dead && cond_holds(c, i, &veto->cond, 0))
+						kill_match(c, i);
 		}
-		for (int k = 0; k < veto->target.n; k++)
-			for (int32_t i = first(c, veto->target.term[k]); i >= 0; i = c->m[i].next)
-				if (!c->m[i].dead && cond_holds(c, i, &veto->cond, 0))
-					kill_match(c, i);
 	}
 }
 
@@ -838,45 +925,53 @@ scorer_possible(const struct tg_classifier *c, const struct scorer *sc)
 	return 1;
 }
 
+/* Score one scorer's matches: once per live anchor match that meets every
+ * condition, at most repeat per field. */
 static void
-run_scorers(struct tg_classifier *c)
+run_scorer(struct tg_classifier *c, const struct scorer *sc)
 {
 	const struct tg_taxonomy *t = c->tax;
+	int count[TG_FIELD_COUNT] = { 0 };
 
-	for (int s = 0; s < c->nscorers; s++) {
-		const struct scorer *sc = &c->scorers[s];
-		int count[TG_FIELD_COUNT] = { 0 };
+	if (!scorer_possible(c, sc))
+		return;
+	for (int k = 0; k < sc->anchor->n; k++) {
+		for (int32_t i = first(c, sc->anchor->term[k]); i >= 0; i = c->m[i].next) {
+			const struct match *m = &c->m[i];
+			int ok = 1;
+			int late;
 
-		if (!scorer_possible(c, sc))
-			continue;
-		for (int k = 0; k < sc->anchor->n; k++) {
-			for (int32_t i = first(c, sc->anchor->term[k]); i >= 0; i = c->m[i].next) {
-				const struct match *m = &c->m[i];
-				int ok = 1;
-				int late;
+			if (m->dead || count[m->field] >= t->repeat)
+				continue;
+			for (int j = 0; j < sc->nconds && ok; j++)
+				ok = cond_holds(c, i, &sc->cond[j], sc->cond[j].kind == TG_COND_NEAR);
+			if (!ok)
+				continue;
+			count[m->field]++;
+			late = t->field_after[m->field] && m->start >= t->field_after[m->field];
+			for (int j = 0; j < sc->nscores; j++) {
+				float fw = t->field_weight[m->field];
 
-				if (m->dead || count[m->field] >= t->repeat)
-					continue;
-				for (int j = 0; j < sc->nconds && ok; j++)
-					ok = cond_holds(c, i, &sc->cond[j], sc->cond[j].kind == TG_COND_NEAR);
-				if (!ok)
-					continue;
-				count[m->field]++;
-				late = t->field_after[m->field] && m->start >= t->field_after[m->field];
-				for (int j = 0; j < sc->nscores; j++) {
-					float fw = t->field_weight[m->field];
-
-					if (late)
-						fw = t->tags[sc->score[j].tag].kind == TG_TAX_ACTOR ?
-						    t->field_later_actor_weight[m->field] :
-						    t->field_later_weight[m->field];
-					c->score[sc->score[j].tag] += sc->score[j].weight * fw;
-					if (sc->score[j].weight > 0)
-						add_cand(c, sc->score[j].tag, m, sc->name);
-				}
+				if (late)
+					fw = t->tags[sc->score[j].tag].kind == TG_TAX_ACTOR ?
+					    t->field_later_actor_weight[m->field] :
+					    t->field_later_weight[m->field];
+				c->score[sc->score[j].tag] += sc->score[j].weight * fw;
+				if (sc->score[j].weight > 0)
+					add_cand(c, sc->score[j].tag, m, sc->name);
 			}
 		}
 	}
+}
+
+/* The scorers in order, those whose anchor matched at all. */
+static void
+run_scorers(struct tg_classifier *c)
+{
+	mark_needed(c, c->tscorer0, c->tscorers, c->sbits, c->nswords);
+	for (int w = 0; w < c->nswords; w++)
+		for (uint64_t b = c->sbits[w]; b; b &= b - 1)
+			run_scorer(c, &c->scorers[w * 64 + __builtin_ctzll(b)]);
 }
 
 static void
@@ -955,6 +1050,7 @@ tg_classify(struct tg_classifier *c, const struct tg_classify_input *in,
 	memset(c->score, 0, (size_t)t->ntags * sizeof(*c->score));
 	memset(c->ncand, 0, (size_t)t->ntags * sizeof(*c->ncand));
 	c->nm = 0;
+	c->nseen = 0;
 	c->longest = 0;
 	if (++c->gen == 0) {
 		memset(c->stamp, 0, (size_t)t->nterms * sizeof(*c->stamp));
