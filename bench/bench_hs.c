@@ -184,53 +184,19 @@ out:
 	return rc;
 }
 
-/* Symbol strings gathered through tg_lex_spell, for hs_compile_lit_multi. */
-struct spellings {
-	char *buf;
-	size_t used, cap;
-	size_t *off, *len;
-	unsigned *id;
-	size_t k, kcap;
-	unsigned cur;   /* the pattern being spelled */
-};
-
-static void
-add_spelling(const uint8_t *code, size_t len, void *arg)
-{
-	struct spellings *sp = arg;
-
-	if (sp->k == sp->kcap) {
-		sp->kcap = sp->kcap ? sp->kcap * 2 : 1024;
-		sp->off = tg_realloc(sp->off, sp->kcap * sizeof(*sp->off));
-		sp->len = tg_realloc(sp->len, sp->kcap * sizeof(*sp->len));
-		sp->id = tg_realloc(sp->id, sp->kcap * sizeof(*sp->id));
-	}
-	if (sp->used + len > sp->cap) {
-		sp->cap = (sp->used + len) * 2;
-		sp->buf = tg_realloc(sp->buf, sp->cap);
-	}
-	memcpy(sp->buf + sp->used, code, len);
-	sp->off[sp->k] = sp->used;
-	sp->len[sp->k] = len;
-	sp->id[sp->k++] = sp->cur;
-	sp->used += len;
-}
-
 /* The literal aliases in symbols, the way workers/classify.c compiles them.
  * Returns the number of literals, or 0 on failure. */
 static size_t
 compile_symbols(const struct pat *p, size_t n, struct tg_lex **lxp, hs_database_t **db)
 {
 	struct tg_lex *lx = tg_lex_new();
-	struct spellings sp;
+	struct tg_lex_spellings sp = { 0 };
 	char lit[2048], err[256];
 	size_t nlit = 0;
 	int *lexid = tg_calloc(n, sizeof(*lexid));
-	const char **code = NULL;
-	unsigned *flags = NULL;
 	hs_compile_error_t *cerr = NULL;
+	int bad;
 
-	memset(&sp, 0, sizeof(sp));
 	for (size_t i = 0; i < n; i++) {
 		size_t len = 0;
 
@@ -246,38 +212,17 @@ compile_symbols(const struct pat *p, size_t n, struct tg_lex **lxp, hs_database_
 		    sizeof(err));
 		nlit += lexid[i] >= 0;
 	}
-	if (tg_lex_build(lx, err, sizeof(err)) != 0) {
+	if (tg_lex_build(lx, err, sizeof(err)) != 0 ||
+	    tg_lex_spell_all(lx, lexid, (int)n, &sp, &bad, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench_hs: %s\n", err);
 		nlit = 0;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (lexid[i] < 0)
-			continue;
-		sp.cur = (unsigned)i;
-		if (tg_lex_spell(lx, lexid[i], add_spelling, &sp, err, sizeof(err)) < 0) {
-			fprintf(stderr, "bench_hs: %s: %s\n", p[i].regex, err);
-			nlit = 0;
-			goto out;
-		}
-	}
-	code = tg_calloc(sp.k, sizeof(*code));
-	flags = tg_calloc(sp.k, sizeof(*flags));
-	for (size_t k = 0; k < sp.k; k++)
-		code[k] = sp.buf + sp.off[k];
-	if (hs_compile_lit_multi(code, flags, sp.id, sp.len, (unsigned)sp.k, HS_MODE_BLOCK, NULL,
-	    db, &cerr) != HS_SUCCESS) {
+	} else if (hs_compile_lit_multi(sp.code, sp.flags, sp.id, sp.len, sp.n, HS_MODE_BLOCK,
+	    NULL, db, &cerr) != HS_SUCCESS) {
 		fprintf(stderr, "bench_hs: compile: %s\n", cerr ? cerr->message : "?");
 		hs_free_compile_error(cerr);
 		nlit = 0;
 	}
-out:
-	free(code);
-	free(flags);
-	free(sp.buf);
-	free(sp.off);
-	free(sp.len);
-	free(sp.id);
+	tg_lex_spellings_free(&sp);
 	free(lexid);
 	if (nlit == 0) {
 		tg_lex_free(lx);

@@ -320,74 +320,31 @@ unescape(const char *regex, char *out)
 	return n;
 }
 
-/* Symbol strings for hs_compile_lit_multi, gathered through tg_lex_spell. */
-struct spellings {
-	char *buf;
-	size_t used, bufcap;
-	size_t *off, *len;
-	unsigned *id;
-	unsigned n, cap;
-	unsigned cur;        /* the expression being spelled */
-};
-
-static void
-add_spelling(const uint8_t *code, size_t len, void *arg)
-{
-	struct spellings *sp = arg;
-
-	if (sp->n == sp->cap) {
-		sp->cap = sp->cap ? sp->cap * 2 : 1024;
-		sp->off = tg_realloc(sp->off, sp->cap * sizeof(*sp->off));
-		sp->len = tg_realloc(sp->len, sp->cap * sizeof(*sp->len));
-		sp->id = tg_realloc(sp->id, sp->cap * sizeof(*sp->id));
-	}
-	if (sp->used + len > sp->bufcap) {
-		sp->bufcap = (sp->used + len) * 2;
-		sp->buf = tg_realloc(sp->buf, sp->bufcap);
-	}
-	memcpy(sp->buf + sp->used, code, len);
-	sp->off[sp->n] = sp->used;
-	sp->len[sp->n] = len;
-	sp->id[sp->n++] = sp->cur;
-	sp->used += len;
-}
-
-/* Spell every literal expression in symbols (lexid: its literal in c->lex)
- * and compile them into c->db. */
+/* Spell every literal expression in symbols (lexid: its literal in c->lex,
+ * -1 for a regex) and compile them into c->db. */
 static int
 compile_literals(struct tg_classifier *c, const int *first, const int *lexid, char *err,
     size_t errlen)
 {
 	const struct tg_taxonomy *t = c->tax;
-	struct spellings sp = { 0 };
-	const char **code = NULL;
-	unsigned *flags = NULL;
+	struct tg_lex_spellings sp;
 	hs_compile_error_t *cerr = NULL;
 	char why[256];
-	int rc = -1;
+	int bad = 0, rc = -1;
 
 	if (tg_lex_build(c->lex, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s: %s", t->file, why);
 		return -1;
 	}
-	for (int i = 0; i < c->nexprs; i++) {
-		if (lexid[i] < 0)
-			continue;
-		sp.cur = (unsigned)i;
-		if (tg_lex_spell(c->lex, lexid[i], add_spelling, &sp, why, sizeof(why)) == -1) {
-			err_append(err, errlen, 0, t->file, t->patterns[first[i]].line, why);
-			goto out;
-		}
-		c->exprs[i].codelen = (uint32_t)sp.len[sp.n - 1];
+	if (tg_lex_spell_all(c->lex, lexid, c->nexprs, &sp, &bad, why, sizeof(why)) == -1) {
+		err_append(err, errlen, 0, t->file, t->patterns[first[bad]].line, why);
+		return -1;
 	}
-	if (sp.n == 0)
-		return 0;
-	code = tg_calloc(sp.n, sizeof(*code));
-	flags = tg_calloc(sp.n, sizeof(*flags));
-	for (unsigned k = 0; k < sp.n; k++)
-		code[k] = sp.buf + sp.off[k];
-	if (hs_compile_lit_multi(code, flags, sp.id, sp.len, sp.n, HS_MODE_BLOCK, NULL, &c->db,
-	    &cerr) != HS_SUCCESS) {
+	for (int i = 0; i < c->nexprs; i++)
+		if (lexid[i] >= 0)
+			c->exprs[i].codelen = (uint32_t)tg_lex_code_len(c->lex, lexid[i]);
+	if (sp.n > 0 && hs_compile_lit_multi(sp.code, sp.flags, sp.id, sp.len, sp.n,
+	    HS_MODE_BLOCK, NULL, &c->db, &cerr) != HS_SUCCESS) {
 		snprintf(err, errlen, "%s: compiling the aliases: %s", t->file,
 		    cerr ? cerr->message : "unknown error");
 		hs_free_compile_error(cerr);
@@ -396,12 +353,7 @@ compile_literals(struct tg_classifier *c, const int *first, const int *lexid, ch
 	}
 	rc = 0;
 out:
-	free(code);
-	free(flags);
-	free(sp.buf);
-	free(sp.off);
-	free(sp.len);
-	free(sp.id);
+	tg_lex_spellings_free(&sp);
 	return rc;
 }
 

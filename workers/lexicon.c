@@ -490,6 +490,81 @@ tg_lex_spell(const struct tg_lex *lx, int i,
 	return n;
 }
 
+size_t
+tg_lex_code_len(const struct tg_lex *lx, int i)
+{
+	const struct lit *l = &lx->lits[i];
+	size_t len = 0;
+
+	for (int k = 0; k < l->ntok; k++)
+		len += lx->toks[l->tok0 + k].kind == PT_SPACE ? 1 : 2;
+	return len;
+}
+
+struct spell_to {
+	struct tg_lex_spellings *sp;
+	unsigned id;
+};
+
+static void
+keep_spelling(const uint8_t *code, size_t len, void *arg)
+{
+	struct spell_to *to = arg;
+	struct tg_lex_spellings *sp = to->sp;
+
+	if (sp->n == sp->ncap) {
+		sp->ncap = sp->ncap ? sp->ncap * 2 : 1024;
+		sp->off = tg_realloc(sp->off, sp->ncap * sizeof(*sp->off));
+		sp->len = tg_realloc(sp->len, sp->ncap * sizeof(*sp->len));
+		sp->id = tg_realloc(sp->id, sp->ncap * sizeof(*sp->id));
+	}
+	if (sp->used + len > sp->cap) {
+		sp->cap = (sp->used + len) * 2;
+		sp->buf = tg_realloc(sp->buf, sp->cap);
+	}
+	memcpy(sp->buf + sp->used, code, len);
+	sp->off[sp->n] = sp->used;
+	sp->len[sp->n] = len;
+	sp->id[sp->n++] = to->id;
+	sp->used += len;
+}
+
+int
+tg_lex_spell_all(const struct tg_lex *lx, const int *lit, int n,
+    struct tg_lex_spellings *out, int *bad, char *err, size_t errlen)
+{
+	struct spell_to to = { out, 0 };
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < n; i++) {
+		if (lit[i] < 0)
+			continue;
+		to.id = (unsigned)i;
+		if (tg_lex_spell(lx, lit[i], keep_spelling, &to, err, errlen) == -1) {
+			*bad = i;
+			tg_lex_spellings_free(out);
+			return -1;
+		}
+	}
+	out->code = tg_calloc((size_t)out->n + 1, sizeof(*out->code));
+	out->flags = tg_calloc((size_t)out->n + 1, sizeof(*out->flags));
+	for (unsigned k = 0; k < out->n; k++)
+		out->code[k] = out->buf + out->off[k];
+	return 0;
+}
+
+void
+tg_lex_spellings_free(struct tg_lex_spellings *sp)
+{
+	free(sp->code);
+	free(sp->len);
+	free(sp->id);
+	free(sp->flags);
+	free(sp->buf);
+	free(sp->off);
+	memset(sp, 0, sizeof(*sp));
+}
+
 /* The symbol of the word s[0..n); avail bytes may be read from s. */
 static inline int32_t
 word_sym(const struct tg_lex *lx, const uint8_t *s, size_t n, size_t avail)

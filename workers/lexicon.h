@@ -63,6 +63,36 @@ int tg_lex_build(struct tg_lex *lx, char *err, size_t errlen);
 int tg_lex_spell(const struct tg_lex *lx, int i,
     void (*fn)(const uint8_t *code, size_t len, void *arg), void *arg, char *err, size_t errlen);
 
+/* Every spelling of a set of literals, back to back, in the form that
+ * hs_compile_lit_multi takes: code[k] (len[k] bytes) spells the literal that
+ * was given the id id[k]; flags are all 0. Filled by tg_lex_spell_all, owned
+ * by the caller, freed with tg_lex_spellings_free. */
+struct tg_lex_spellings {
+	const char **code;
+	size_t *len;
+	unsigned *id;
+	unsigned *flags;
+	unsigned n;
+	/* internal */
+	char *buf;
+	size_t used, cap;
+	size_t *off;
+	unsigned ncap;
+};
+
+/* Spell literals lit[0..n) into out (an entry below 0 is skipped), each
+ * spelling with the id i of its place in lit. Returns 0, or -1 with *bad the
+ * place of the literal that cannot be spelled and the reason in err (out is
+ * then freed). */
+int tg_lex_spell_all(const struct tg_lex *lx, const int *lit, int n,
+    struct tg_lex_spellings *out, int *bad, char *err, size_t errlen);
+
+/* Free the arrays of sp; it may be filled again. */
+void tg_lex_spellings_free(struct tg_lex_spellings *sp);
+
+/* Bytes of each symbol string of literal i (they all have the same length). */
+size_t tg_lex_code_len(const struct tg_lex *lx, int i);
+
 /* Encode len bytes of normalised text into out (its arrays grown when needed).
  * Returns 0, or -1 when memory ran out (out is then empty). */
 int tg_lex_encode(const struct tg_lex *lx, const char *text, size_t len, struct tg_lex_text *out);

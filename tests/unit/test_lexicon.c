@@ -89,6 +89,7 @@ test_tokens_and_offsets(void **state)
 	sp = spell(lx, kh);
 	assert_int_equal(sp.n, 1);
 	assert_int_equal(sp.len[0], 2 + 2 + 2 + 1 + 2); /* kata ' ib SPACE hezbollah */
+	assert_int_equal(tg_lex_code_len(lx, kh), sp.len[0]);
 	assert_true(sp.code[0][0] & 0x80);
 	assert_int_equal(sp.code[0][6], TG_LEX_SPACE);
 
@@ -131,6 +132,22 @@ test_stems(void **state)
 	assert_int_equal(sp.n, 3);  /* deploy*, deployment, deploymentsx* */
 	word = spell(lx, dep);
 	assert_int_equal(word.n, 1);
+	{
+		/* All at once, as the classifier compiles them: ids are places in
+		 * the list, a negative entry is skipped. */
+		struct tg_lex_spellings all;
+		int lits[3] = { st, -1, dep }, bad = -1;
+
+		assert_int_equal(tg_lex_spell_all(lx, lits, 3, &all, &bad, err, sizeof(err)), 0);
+		assert_int_equal(all.n, 4);
+		assert_int_equal(all.id[0], 0);
+		assert_int_equal(all.id[2], 0);
+		assert_int_equal(all.id[3], 2);
+		assert_int_equal(all.len[3], tg_lex_code_len(lx, dep));
+		assert_memory_equal(all.code[3], word.code[0], 2);
+		assert_int_equal(all.flags[3], 0);
+		tg_lex_spellings_free(&all);
+	}
 	encode(lx, "DEPLOYMENT", &t);
 	assert_int_equal(t.len, 2);
 	assert_memory_equal(t.code, word.code[0], 2);
