@@ -744,6 +744,12 @@ static const struct hard_case cases[] = {
 	/* "Paramilitary" alone names no group (here Iran's Basij). */
 	{ "Iran hangs protester convicted of wounding a paramilitary member", "", "iran", "militia",
 	    1 },
+	/* "Sanction" as approve, spelled out as literals (they were regexes). */
+	{ "Council sanctions \xc2\xa3" "2m upgrade of river bridge", "", "", "sanctions", 0 },
+	{ "Iraqi cabinet sanctions 3 trillion dinars for Basra water projects",
+	    "The cabinet sanctioned the spending in Tuesday's session.", "iraq", "sanctions", 1 },
+	{ "Iranian navy's 106th flotilla docks in Oman after Gulf of Aden mission", "",
+	    "iran troops", "", 1 },
 	/* A clash at a place in Iran is on Iran's territory, whoever fought. */
 	{ "Three policemen die in gun battle", "Gunmen opened fire on a police checkpoint in "
 	    "Sistan and Baluchestan on Monday night, local media reported.", "iran strike", "", 1 },
