@@ -1,7 +1,8 @@
 /*
  * The classifier: a taxonomy (deploy/taxonomy.tgt, a readable file analysts edit)
- * compiled into one Hyperscan database, and the scoring that turns matches into
- * tags with scores, thresholds and evidence. Stateless per item: one classifier
+ * compiled into one Hyperscan database of its aliases spelled in word symbols
+ * (lexicon.h; a second one over the text only for regex aliases), and the
+ * scoring that turns matches into tags with scores, thresholds and evidence. Stateless per item: one classifier
  * is built at start (and on reload) and then used for every item; a scratch
  * space per thread does the matching.
  */

@@ -190,8 +190,12 @@ def main():
         check(len(s7.requests("/p1")) == 1 and len(s7.requests("/t1")) >= 3,
               "301 then 302: the feed moves to the 301's target only (%d, %d)"
               % (len(s7.requests("/p1")), len(s7.requests("/t1"))))
-        check(len(s7.requests("/t2")) >= 3 and len(s7.requests("/t2")) == len(s7.requests("/p2")),
-              "302 then 301: the feed stays at its configured URL (%d)" % len(s7.requests("/t2")))
+        # Every fetch goes /t2 then /p2 (a feed moved to /p2 would skip /t2);
+        # the daemon is still running, so a fetch may be between its two hops
+        # when they are counted: one apart at most.
+        t2, p2 = len(s7.requests("/t2")), len(s7.requests("/p2"))
+        check(t2 >= 3 and abs(t2 - p2) <= 1,
+              "302 then 301: the feed stays at its configured URL (%d, %d)" % (t2, p2))
         check(ids.count("moved-0") == 1 and ids.count("chain-0") == 1 and ids.count("tempfirst-0") == 1,
               "items of redirected feeds published once")
 
