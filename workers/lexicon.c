@@ -37,12 +37,12 @@ struct lit {
 	int32_t tok0, ntok;
 };
 
-/* A word or a stem: its folded spelling as chunks[off..off+nchunk) of the pool. */
+/* A word or a stem: its folded spelling as the (len + 7) / 8 chunks from off in
+ * the pool. */
 struct entry {
 	uint64_t c0;    /* its first chunk, to compare without the pool */
 	uint32_t off;
 	uint16_t len;
-	uint16_t nchunk;
 	uint64_t hash;
 	int32_t sym;
 };
@@ -243,7 +243,6 @@ table_intern(struct tg_lex *lx, struct table *t, const uint8_t *s, size_t n)
 	e = &t->e[t->n];
 	e->off = (uint32_t)lx->pool_len;
 	e->len = (uint16_t)n;
-	e->nchunk = (uint16_t)nc;
 	e->hash = h;
 	e->sym = LEX_UNKNOWN;
 	lx->pool_len += nc;

@@ -184,6 +184,37 @@ test_refused(void **state)
 	tg_lex_free(lx);
 }
 
+/* The two limits of a built lexicon are refused with a reason: a stem that
+ * more than TG_LEX_MAX_SPELLINGS words start, and more symbols than two bytes
+ * hold. */
+static void
+test_limits(void **state)
+{
+	struct tg_lex *lx = tg_lex_new();
+	char err[128], w[16];
+	int st;
+
+	(void)state;
+	st = add(lx, "zz", 1);
+	for (int i = 0; i <= TG_LEX_MAX_SPELLINGS; i++) {
+		snprintf(w, sizeof(w), "zz%d", i);
+		add(lx, w, 0);
+	}
+	assert_int_equal(tg_lex_build(lx, err, sizeof(err)), 0);
+	assert_int_equal(tg_lex_spell(lx, st, collect, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "more than 512 ways"));
+	tg_lex_free(lx);
+
+	lx = tg_lex_new();
+	for (int i = 0; i < 128 * 127; i++) {
+		snprintf(w, sizeof(w), "w%d", i);
+		add(lx, w, 0);
+	}
+	assert_int_equal(tg_lex_build(lx, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "more than 16256"));
+	tg_lex_free(lx);
+}
+
 int
 main(void)
 {
@@ -191,6 +222,7 @@ main(void)
 		cmocka_unit_test(test_tokens_and_offsets),
 		cmocka_unit_test(test_stems),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
